@@ -1,0 +1,152 @@
+// One HTTP/2 server for every platform process: Connect/gRPC/gRPC-Web routes, an optional raw
+// stream handler in front of them (the router's pass-through), limits, keepalive and graceful drain.
+import * as http2 from "node:http2";
+import type { AddressInfo } from "node:net";
+import type { ConnectRouter, Interceptor } from "@connectrpc/connect";
+import { connectNodeAdapter } from "@connectrpc/connect-node";
+import type { Logger } from "./log";
+import { defaultServerLimits, type ServerLimits } from "./server-limits";
+import type { TlsFiles } from "./tls";
+
+/** Handles a request itself and returns true, or returns false to leave it to the Connect routes. */
+export type RawRequestHandler = (
+  req: http2.Http2ServerRequest,
+  res: http2.Http2ServerResponse,
+) => boolean;
+
+export interface GrpcServerOptions {
+  /** Address to bind. Default 127.0.0.1. */
+  host?: string;
+  /** Port to bind; 0 picks a free one. Default 0. */
+  port?: number;
+  routes: (router: ConnectRouter) => void;
+  rawHandler?: RawRequestHandler;
+  interceptors?: Interceptor[];
+  limits?: Partial<ServerLimits>;
+  /** TLS certificate and key; with a CA, clients must present a certificate it signed. */
+  tls?: TlsFiles;
+  /** Also accept HTTP/1.1 (browsers using gRPC-Web or Connect). Default false. */
+  allowHttp1?: boolean;
+  logger: Logger;
+}
+
+export interface GrpcServer {
+  readonly host: string;
+  readonly port: number;
+  /** host:port as clients should dial it. */
+  readonly address: string;
+  readonly tls: boolean;
+  /** Requests in progress. */
+  activeStreams(): number;
+  /**
+   * Stops accepting connections, sends GOAWAY so clients go elsewhere, waits for in-flight
+   * calls up to graceMs (default: limits.shutdownGraceMs), then closes what remains.
+   */
+  close(graceMs?: number): Promise<void>;
+}
+
+export async function startGrpcServer(options: GrpcServerOptions): Promise<GrpcServer> {
+  const limits: ServerLimits = { ...defaultServerLimits, ...options.limits };
+  const host = options.host ?? "127.0.0.1";
+  const log = options.logger;
+
+  const connectHandler = connectNodeAdapter({
+    routes: options.routes,
+    readMaxBytes: limits.maxMessageBytes,
+    writeMaxBytes: limits.maxMessageBytes,
+    ...(limits.maxTimeoutMs > 0 ? { maxTimeoutMs: limits.maxTimeoutMs } : {}),
+    ...(options.interceptors ? { interceptors: options.interceptors } : {}),
+  });
+
+  let active = 0;
+  const handler = (req: http2.Http2ServerRequest, res: http2.Http2ServerResponse) => {
+    active++;
+    res.once("close", () => {
+      active--;
+    });
+    if (options.rawHandler?.(req, res)) return;
+    connectHandler(req, res);
+  };
+
+  const settings: http2.Settings = {
+    maxConcurrentStreams: limits.maxConcurrentStreams,
+    // Large initial windows keep streaming throughput up on fast links.
+    initialWindowSize: 1024 * 1024,
+    maxHeaderListSize: 64 * 1024,
+  };
+  const common = { settings, maxSessionMemory: 64, maxHeaderListPairs: 256 };
+  const server = options.tls
+    ? http2.createSecureServer(
+        {
+          ...common,
+          cert: options.tls.cert,
+          key: options.tls.key,
+          allowHTTP1: options.allowHttp1 ?? false,
+          ...(options.tls.ca
+            ? { ca: options.tls.ca, requestCert: true, rejectUnauthorized: true }
+            : {}),
+        },
+        handler,
+      )
+    : http2.createServer(common, handler);
+  server.maxConnections = limits.maxConnections;
+
+  const sessions = new Set<http2.ServerHttp2Session>();
+  server.on("session", (session) => {
+    sessions.add(session);
+    session.once("close", () => sessions.delete(session));
+    session.on("error", (err) => log.debug("http2 session error", { err }));
+    if (limits.idleTimeoutMs > 0) {
+      session.setTimeout(limits.idleTimeoutMs, () => session.close());
+    }
+    if (limits.keepaliveTimeMs > 0) {
+      const timer = setInterval(() => {
+        if (session.closed || session.destroyed) return;
+        const watchdog = setTimeout(() => session.destroy(), limits.keepaliveTimeoutMs);
+        watchdog.unref();
+        try {
+          session.ping(() => clearTimeout(watchdog));
+        } catch {
+          clearTimeout(watchdog);
+        }
+      }, limits.keepaliveTimeMs);
+      timer.unref();
+      session.once("close", () => clearInterval(timer));
+    }
+  });
+  server.on("sessionError", (err) => log.debug("http2 session error", { err }));
+  server.on("tlsClientError", (err) => log.debug("tls handshake refused", { err }));
+
+  await new Promise<void>((resolve, reject) => {
+    server.once("error", reject);
+    server.listen(options.port ?? 0, host, () => {
+      server.off("error", reject);
+      resolve();
+    });
+  });
+  const port = (server.address() as AddressInfo).port;
+  server.on("error", (err) => log.error("server error", { err }));
+
+  let closing: Promise<void> | undefined;
+  return {
+    host,
+    port,
+    address: `${host.includes(":") ? `[${host}]` : host}:${port}`,
+    tls: options.tls !== undefined,
+    activeStreams: () => active,
+    close(graceMs = limits.shutdownGraceMs) {
+      closing ??= new Promise<void>((resolve) => {
+        const closed = new Promise<void>((done) => server.close(() => done()));
+        for (const session of sessions) session.close();
+        const force = setTimeout(() => {
+          for (const session of sessions) session.destroy();
+        }, graceMs);
+        closed.then(() => {
+          clearTimeout(force);
+          resolve();
+        });
+      });
+      return closing;
+    },
+  };
+}
