@@ -10,6 +10,7 @@ import {
   Code,
   ConnectError,
   type ContextValues,
+  createContextKey,
   type Interceptor,
   type StreamResponse,
   type Transport,
@@ -21,6 +22,14 @@ import { type ServiceInstance, type ServiceWatch, watchService } from "../regist
 import type { TlsFiles } from "./tls";
 
 export const routerServiceName = "grpc-router";
+
+/**
+ * Set on the call's context values to the router that took the call (the last one tried),
+ * so callers that pass their own ContextValues can report where a call went.
+ */
+export const chosenRouterKey = createContextKey<ServiceInstance | undefined>(undefined, {
+  description: "router chosen for the call",
+});
 
 export interface RouterTransportOptions {
   consul: ConsulClient;
@@ -91,8 +100,10 @@ export function createRouterTransport(options: RouterTransportOptions): RouterTr
       input: MessageInitShape<I>,
       contextValues?: ContextValues,
     ): Promise<UnaryResponse<I, O>> {
-      const call = (router: ServiceInstance) =>
-        transportFor(router).unary(method, signal, timeoutMs, header, input, contextValues);
+      const call = (router: ServiceInstance) => {
+        contextValues?.set(chosenRouterKey, router);
+        return transportFor(router).unary(method, signal, timeoutMs, header, input, contextValues);
+      };
       const first = await pick();
       try {
         return await call(first);
@@ -112,6 +123,7 @@ export function createRouterTransport(options: RouterTransportOptions): RouterTr
       contextValues?: ContextValues,
     ): Promise<StreamResponse<I, O>> {
       const router = await pick();
+      contextValues?.set(chosenRouterKey, router);
       return transportFor(router).stream(method, signal, timeoutMs, header, input, contextValues);
     },
   };

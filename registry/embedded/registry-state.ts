@@ -1,0 +1,184 @@
+// The registry's in-memory catalog: one node, its service instances and their checks, with a
+// Raft-like index that grows on every change so blocking queries can wait for the next one.
+import { isDeepStrictEqual } from "node:util";
+import type { CheckStatus } from "../consul-types";
+import type { CheckRecord, CheckSpec, ServiceRecord, ServiceSpec } from "./registry-model";
+
+export interface NodeInfo {
+  id: string;
+  name: string;
+  address: string;
+  datacenter: string;
+}
+
+/** Consul's own node check, always passing on a live agent. */
+export const serfHealthCheckId = "serfHealth";
+
+export interface RegistryState {
+  readonly node: NodeInfo;
+  /** The index of the last change; starts above 0 as Consul's does. */
+  index(): number;
+  /** Called synchronously after every change that moved the index. */
+  onChange(listener: () => void): () => void;
+  /**
+   * Adds or replaces a service instance. Checks that keep their ID keep their status and output,
+   * as Consul does on re-registration. With replaceExistingChecks, checks absent from the new
+   * definition are removed; otherwise they stay.
+   */
+  register(service: ServiceSpec, checks: CheckSpec[], replaceExistingChecks: boolean): void;
+  /** Removes an instance and its checks; false when unknown. */
+  deregister(serviceId: string): boolean;
+  service(serviceId: string): ServiceRecord | undefined;
+  services(): ServiceRecord[];
+  check(checkId: string): CheckRecord | undefined;
+  /** Every check, the node's included, ordered by check ID. */
+  checks(): CheckRecord[];
+  /** Checks of one service instance. */
+  checksOf(serviceId: string): CheckRecord[];
+  /** Records a check result; false when the check is unknown. */
+  updateCheck(checkId: string, status: CheckStatus, output: string): boolean;
+}
+
+export function createRegistryState(node: NodeInfo, now: () => number = Date.now): RegistryState {
+  let index = 1;
+  const services = new Map<string, ServiceRecord>();
+  const checks = new Map<string, CheckRecord>();
+  const listeners = new Set<() => void>();
+  const nodeCheck: CheckRecord = {
+    spec: {
+      id: serfHealthCheckId,
+      name: "Serf Health Status",
+      notes: "",
+      kind: "ttl",
+      target: "",
+      grpcUseTls: false,
+      tlsSkipVerify: false,
+      method: "",
+      header: {},
+      intervalMs: 0,
+      timeoutMs: undefined,
+      ttlMs: 0,
+      deregisterAfterMs: undefined,
+      initialStatus: "passing",
+    },
+    serviceId: "",
+    serviceName: "",
+    serviceTags: [],
+    status: "passing",
+    output: "Agent alive and reachable",
+    criticalSince: undefined,
+    createIndex: index,
+    modifyIndex: index,
+  };
+  checks.set(serfHealthCheckId, nodeCheck);
+
+  const bump = () => {
+    index++;
+    return index;
+  };
+  const changed = () => {
+    for (const listener of listeners) listener();
+  };
+  const sortById = <T>(items: Iterable<T>, id: (item: T) => string) =>
+    [...items].sort((a, b) => (id(a) < id(b) ? -1 : id(a) > id(b) ? 1 : 0));
+
+  function removeCheck(checkId: string) {
+    checks.delete(checkId);
+  }
+
+  return {
+    node,
+    index: () => index,
+    onChange(listener) {
+      listeners.add(listener);
+      return () => listeners.delete(listener);
+    },
+    register(spec, checkSpecs, replaceExistingChecks) {
+      const existing = services.get(spec.id);
+      const serviceSame =
+        existing !== undefined &&
+        isDeepStrictEqual({ ...existing, createIndex: 0, modifyIndex: 0 }, {
+          ...spec,
+          createIndex: 0,
+          modifyIndex: 0,
+        });
+      const staleChecks = [...checks.values()].filter(
+        (c) => c.serviceId === spec.id && !checkSpecs.some((s) => s.id === c.spec.id),
+      );
+      const checksSame =
+        checkSpecs.every((s) => {
+          const current = checks.get(s.id);
+          return current?.serviceId === spec.id && isDeepStrictEqual(current.spec, s);
+        }) &&
+        (!replaceExistingChecks || staleChecks.length === 0);
+      if (serviceSame && checksSame) return;
+
+      const at = bump();
+      services.set(spec.id, {
+        ...spec,
+        createIndex: existing?.createIndex ?? at,
+        modifyIndex: serviceSame && existing ? existing.modifyIndex : at,
+      });
+      if (replaceExistingChecks) for (const c of staleChecks) removeCheck(c.spec.id);
+      for (const checkSpec of checkSpecs) {
+        const previous = checks.get(checkSpec.id);
+        const status = previous?.status ?? checkSpec.initialStatus;
+        const unchanged =
+          previous !== undefined &&
+          previous.serviceId === spec.id &&
+          serviceSame &&
+          isDeepStrictEqual(previous.spec, checkSpec);
+        checks.set(checkSpec.id, {
+          spec: checkSpec,
+          serviceId: spec.id,
+          serviceName: spec.name,
+          serviceTags: spec.tags,
+          status,
+          output: previous?.output ?? "",
+          criticalSince:
+            status === "critical" ? (previous?.criticalSince ?? now()) : undefined,
+          createIndex: previous?.createIndex ?? at,
+          modifyIndex: unchanged && previous ? previous.modifyIndex : at,
+        });
+      }
+      // A service's other checks carry its name and tags: keep them in step.
+      for (const c of checks.values()) {
+        if (c.serviceId === spec.id && !serviceSame) {
+          c.serviceName = spec.name;
+          c.serviceTags = spec.tags;
+          c.modifyIndex = at;
+        }
+      }
+      changed();
+    },
+    deregister(serviceId) {
+      if (!services.delete(serviceId)) return false;
+      for (const c of [...checks.values()]) if (c.serviceId === serviceId) removeCheck(c.spec.id);
+      bump();
+      changed();
+      return true;
+    },
+    service: (id) => services.get(id),
+    services: () => sortById(services.values(), (s) => s.id),
+    check: (id) => checks.get(id),
+    checks: () => sortById(checks.values(), (c) => c.spec.id),
+    checksOf: (serviceId) =>
+      sortById(
+        [...checks.values()].filter((c) => c.serviceId === serviceId),
+        (c) => c.spec.id,
+      ),
+    updateCheck(checkId, status, output) {
+      const record = checks.get(checkId);
+      if (!record) return false;
+      // Like Consul's check_update_interval, an output-only change is kept without waking
+      // watchers: checks whose output varies every run would otherwise churn every query.
+      record.output = output;
+      if (record.status === status) return true;
+      record.status = status;
+      record.criticalSince = status === "critical" ? now() : undefined;
+      record.modifyIndex = bump();
+      changed();
+      return true;
+    },
+  };
+}
