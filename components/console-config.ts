@@ -1,15 +1,10 @@
 // The console's server-side configuration, read from the environment on every request.
 import { EnvReader } from "../platform/config";
+import type { ConsoleSettings } from "./console-settings";
 
-export interface ConsoleConfig {
-  /** Where browsers reach the gateway's browser endpoint (Connect, gRPC-Web). */
-  gatewayUrl: string;
-  /** Where unmodified gRPC clients reach the front door, for "copy as" commands. */
-  frontDoorAddress: string;
-}
 
 /** Reads GATEWAY_PUBLIC_URL and CONSOLE_FRONT_DOOR_ADDRESS; throws naming a bad variable. */
-export function readConsoleConfig(env: Readonly<Record<string, string | undefined>>): ConsoleConfig {
+export function readConsoleConfig(env: Readonly<Record<string, string | undefined>>): ConsoleSettings {
   const reader = new EnvReader(env);
   const gatewayUrl = reader.string("GATEWAY_PUBLIC_URL", "http://localhost:8080");
   const frontDoorAddress = reader.string("CONSOLE_FRONT_DOOR_ADDRESS", "127.0.0.1:50051");

@@ -32,9 +32,11 @@ export interface GatewayConfig {
   tokensFile?: string;
   tokens?: string;
   auditLogPath: string;
+  /** Bearer token the gateway presents to the routers when they require one. */
+  upstreamToken?: string;
   consulAddress: string;
-  /** How GetSession names the registry, e.g. "embedded 127.0.0.1:8500". */
-  registryLabel: string;
+  /** How GetSession names the registry; default: asked of the registry ("embedded 127.0.0.1:8500"). */
+  registryLabel?: string;
   limits: ServerLimits;
   gatewayLimits: GatewayLimits;
   tls: TlsConfig;
@@ -47,10 +49,14 @@ export function readGatewayConfig(env: EnvReader = new EnvReader()): GatewayConf
   const d = defaultGatewayLimits;
   const tokensFile = env.optionalString("GATEWAY_TOKENS_FILE");
   const tokens = env.optionalString("GATEWAY_TOKENS");
+  const registryLabel = env.optionalString("GATEWAY_REGISTRY_LABEL");
+  const upstreamToken = env.optionalString("GATEWAY_UPSTREAM_TOKEN");
   const corsOrigins = env.list("GATEWAY_CORS_ORIGINS", defaultCorsOrigins);
   for (const origin of corsOrigins) {
     if (origin === "*") {
-      env.invalid('GATEWAY_CORS_ORIGINS must list origins; "*" would let any site use the console API');
+      env.invalid(
+        'GATEWAY_CORS_ORIGINS must list origins; "*" would let any site use the console API',
+      );
     } else if (!/^https?:\/\/[^/]+$/.test(origin)) {
       env.invalid(
         `GATEWAY_CORS_ORIGINS entries must be origins such as http://localhost:3000 (scheme, host, optional port, no path), got "${origin}"`,
@@ -65,8 +71,9 @@ export function readGatewayConfig(env: EnvReader = new EnvReader()): GatewayConf
     ...(tokensFile ? { tokensFile } : {}),
     ...(tokens ? { tokens } : {}),
     auditLogPath: env.string("GATEWAY_AUDIT_LOG", ".data/audit.log"),
+    ...(upstreamToken ? { upstreamToken } : {}),
     consulAddress,
-    registryLabel: env.string("GATEWAY_REGISTRY_LABEL", `consul ${consulAddress}`),
+    ...(registryLabel ? { registryLabel } : {}),
     limits: readServerLimits(env),
     gatewayLimits: {
       maxStreamsPerIp: env.int("GATEWAY_MAX_STREAMS_PER_IP", d.maxStreamsPerIp, { min: 1 }),

@@ -1,5 +1,6 @@
 // Client for the Consul HTTP API subset the platform uses; works against Consul and the embedded registry.
 import type {
+  AgentSelf,
   CatalogServices,
   CheckStatus,
   ServiceEntry,
@@ -62,6 +63,8 @@ export interface ConsulClient {
   agentService(serviceId: string): Promise<ServiceRegistration | undefined>;
   /** Resolves when the registry answers /v1/status/leader. */
   ping(signal?: AbortSignal): Promise<void>;
+  /** The agent's own description (GET /v1/agent/self): datacenter, node name, version. */
+  agentSelf(signal?: AbortSignal): Promise<AgentSelf>;
 }
 
 export function createConsulClient(options: ConsulClientOptions = {}): ConsulClient {
@@ -166,6 +169,10 @@ export function createConsulClient(options: ConsulClientOptions = {}): ConsulCli
     },
     async ping(signal) {
       await request("GET", "/v1/status/leader", signal ? { signal } : {});
+    },
+    async agentSelf(signal) {
+      const response = await request("GET", "/v1/agent/self", signal ? { signal } : {});
+      return (await response.json()) as AgentSelf;
     },
   };
 }

@@ -9,6 +9,8 @@ export interface CheckDefinition {
   /** host:port of a grpc.health.v1 server; "host:port/service" checks one service. */
   GRPC?: string;
   GRPCUseTLS?: boolean;
+  /** Skip certificate verification for GRPCUseTLS and https HTTP checks. Default false. */
+  TLSSkipVerify?: boolean;
   TCP?: string;
   HTTP?: string;
   TTL?: string;
@@ -63,3 +65,8 @@ export interface HealthCheckEntry {
 
 /** GET /v1/catalog/services: service name → tags. */
 export type CatalogServices = Record<string, string[]>;
+
+/** The parts of GET /v1/agent/self the platform reads; the embedded registry reports Version "embedded". */
+export interface AgentSelf {
+  Config: { Datacenter: string; NodeName: string; Version: string };
+}

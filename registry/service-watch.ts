@@ -43,7 +43,10 @@ export interface ServiceWatch {
   ready(): Promise<void>;
   /** Called after every answer and every change of staleness. Returns an unsubscribe function. */
   subscribe(listener: (snapshot: ServiceSnapshot) => void): () => void;
-  /** Asks the registry again now instead of waiting for the blocking query to return. */
+  /**
+   * Asks the registry again without waiting for the blocking query to return (still no sooner
+   * than minIntervalMs after the previous query).
+   */
   refresh(): void;
   stop(): void;
 }
@@ -60,9 +63,13 @@ export function toInstance(entry: ServiceEntry): ServiceInstance {
   };
 }
 
-/** Applies Consul's index rules: the next index to send after receiving `next` while holding `previous`. */
+/**
+ * Applies Consul's index rules: the next index to send after receiving `next` while holding
+ * `previous`. An index that went backwards resets to 0 (re-read everything); an index below 1 is
+ * raised to 1, so a registry that wrongly answers 0 is still asked to block, not polled in a loop.
+ */
 export function nextIndex(previous: number, next: number): number {
-  if (!Number.isFinite(next) || next <= 0) return 0;
+  if (!Number.isFinite(next) || next < 1) return 1;
   if (next < previous) return 0;
   return next;
 }
@@ -83,19 +90,23 @@ export function watchService(
     readyResolve = r;
   });
   let inflight: AbortController | undefined;
+  let refreshWanted = false;
 
   const publish = (next: ServiceSnapshot) => {
     snapshot = next;
     readyResolve();
     for (const l of listeners) l(next);
   };
+  /** Waits ms, or less when stopped. */
   const sleep = (ms: number) =>
     new Promise<void>((resolve) => {
-      const t = setTimeout(resolve, ms);
-      controller.signal.addEventListener("abort", () => {
-        clearTimeout(t);
+      const done = () => {
+        clearTimeout(timer);
+        controller.signal.removeEventListener("abort", done);
         resolve();
-      });
+      };
+      const timer = setTimeout(done, ms);
+      controller.signal.addEventListener("abort", done, { once: true });
     });
 
   async function loop() {
@@ -105,10 +116,18 @@ export function watchService(
       const started = Date.now();
       inflight = new AbortController();
       const signal = AbortSignal.any([controller.signal, inflight.signal]);
+      // After refresh() the next query asks for the current answer instead of blocking.
+      const queryIndex = refreshWanted ? 0 : index;
+      refreshWanted = false;
       try {
-        const answer = await consul.healthService(service, { passing: true, index, wait, signal });
+        const answer = await consul.healthService(service, {
+          passing: true,
+          index: queryIndex,
+          wait,
+          signal,
+        });
         failures = 0;
-        index = nextIndex(index, answer.index);
+        index = nextIndex(queryIndex, answer.index);
         publish({
           service,
           instances: answer.value.map(toInstance),
@@ -118,20 +137,20 @@ export function watchService(
         });
       } catch (err) {
         if (controller.signal.aborted) return;
-        if (inflight.signal.aborted) {
-          index = 0; // refresh() asked for an answer now, not a blocking one
+        if (!inflight.signal.aborted) {
+          failures++;
+          index = 0;
+          publish({
+            ...snapshot,
+            stale: true,
+            error: err instanceof Error ? err.message : String(err),
+          });
+          await sleep(Math.min(maxBackoffMs, 100 * 2 ** Math.min(failures, 10)));
           continue;
         }
-        failures++;
-        index = 0;
-        publish({
-          ...snapshot,
-          stale: true,
-          error: err instanceof Error ? err.message : String(err),
-        });
-        await sleep(Math.min(maxBackoffMs, 100 * 2 ** Math.min(failures, 10)));
-        continue;
+        // Aborted by refresh(): ask again (without blocking), but no sooner than the floor.
       }
+      // Whatever the registry answers, never query faster than the floor.
       const elapsed = Date.now() - started;
       if (elapsed < minIntervalMs) await sleep(minIntervalMs - elapsed);
     }
@@ -147,6 +166,7 @@ export function watchService(
       return () => listeners.delete(listener);
     },
     refresh() {
+      refreshWanted = true;
       inflight?.abort();
     },
     stop() {

@@ -109,11 +109,7 @@ export function catalogServiceView(service: ServiceRecord, node: NodeInfo) {
 }
 
 /** One element of GET /v1/health/service/:name: node, service and every check that judges it. */
-export function serviceEntryView(
-  service: ServiceRecord,
-  checks: CheckRecord[],
-  node: NodeInfo,
-) {
+export function serviceEntryView(service: ServiceRecord, checks: CheckRecord[], node: NodeInfo) {
   return {
     Node: nodeView(node, 1),
     Service: {

@@ -69,16 +69,25 @@ function parseMeta(value: unknown): Record<string, string> {
   const raw = asObject(value, "Meta");
   const entries = Object.entries(raw);
   if (entries.length > 64) {
-    throw new RegistryHttpError(400, "Invalid Service Meta: Node metadata cannot contain more than 64 key/value pairs");
+    throw new RegistryHttpError(
+      400,
+      "Invalid Service Meta: Node metadata cannot contain more than 64 key/value pairs",
+    );
   }
   const meta: Record<string, string> = {};
   for (const [key, v] of entries) {
     if (typeof v !== "string") throw decodeError(`Meta[${key}] must be a string`);
     if (!metaKeyPattern.test(key) || key.length > 128 || key.startsWith("consul-")) {
-      throw new RegistryHttpError(400, `Invalid Service Meta: Couldn't load metadata pair ('${key}', '${v}'): Key is not valid`);
+      throw new RegistryHttpError(
+        400,
+        `Invalid Service Meta: Couldn't load metadata pair ('${key}', '${v}'): Key is not valid`,
+      );
     }
     if (v.length > 512) {
-      throw new RegistryHttpError(400, `Invalid Service Meta: Value is too long (limit: 512 characters) for key '${key}'`);
+      throw new RegistryHttpError(
+        400,
+        `Invalid Service Meta: Value is too long (limit: 512 characters) for key '${key}'`,
+      );
     }
     meta[key] = v;
   }
@@ -129,7 +138,15 @@ function parseCheck(
     ["tcp", f.string("TCP")],
     ["http", f.string("HTTP")],
   ];
-  for (const unsupported of ["Args", "ScriptArgs", "DockerContainerID", "H2PING", "UDP", "AliasService", "OSService"]) {
+  for (const unsupported of [
+    "Args",
+    "ScriptArgs",
+    "DockerContainerID",
+    "H2PING",
+    "UDP",
+    "AliasService",
+    "OSService",
+  ]) {
     if (f.get(unsupported) !== undefined && f.get(unsupported) !== "") {
       throw invalidCheck(`${unsupported} checks are not supported by the embedded registry`);
     }
@@ -154,11 +171,16 @@ function parseCheck(
   }
   const status = f.get("Status");
   if (status !== undefined && status !== null && status !== "" && !isCheckStatus(status)) {
-    throw invalidCheck(`Status must be passing, warning or critical, got ${JSON.stringify(status)}`);
+    throw invalidCheck(
+      `Status must be passing, warning or critical, got ${JSON.stringify(status)}`,
+    );
   }
   const deregisterAfterMs = f.duration("DeregisterCriticalServiceAfter");
   return {
-    id: f.string("CheckID") || f.string("ID") || `service:${service.id}${count > 1 ? `:${position + 1}` : ""}`,
+    id:
+      f.string("CheckID") ||
+      f.string("ID") ||
+      `service:${service.id}${count > 1 ? `:${position + 1}` : ""}`,
     name: f.string("Name") || `Service '${service.name}' check`,
     notes: f.string("Notes") ?? "",
     kind,

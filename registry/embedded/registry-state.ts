@@ -29,7 +29,10 @@ export interface RegistryState {
   /** Removes an instance and its checks; false when unknown. */
   deregister(serviceId: string): boolean;
   service(serviceId: string): ServiceRecord | undefined;
+  /** Every instance, ordered by ID. */
   services(): ServiceRecord[];
+  /** Instances of one service name, ordered by ID. */
+  servicesNamed(name: string): ServiceRecord[];
   check(checkId: string): CheckRecord | undefined;
   /** Every check, the node's included, ordered by check ID. */
   checks(): CheckRecord[];
@@ -82,8 +85,59 @@ export function createRegistryState(node: NodeInfo, now: () => number = Date.now
   const sortById = <T>(items: Iterable<T>, id: (item: T) => string) =>
     [...items].sort((a, b) => (id(a) < id(b) ? -1 : id(a) > id(b) ? 1 : 0));
 
+  // Instance IDs by service name, and a sorted list rebuilt only after a change: blocking
+  // queries re-render on every write, so reads must not sort the whole catalog each time.
+  const idsNamed = new Map<string, Set<string>>();
+  let sorted: ServiceRecord[] | undefined;
+
+  function putService(record: ServiceRecord) {
+    const previous = services.get(record.id);
+    if (previous && previous.name !== record.name) idsNamed.get(previous.name)?.delete(record.id);
+    services.set(record.id, record);
+    let ids = idsNamed.get(record.name);
+    if (!ids) {
+      ids = new Set();
+      idsNamed.set(record.name, ids);
+    }
+    ids.add(record.id);
+    sorted = undefined;
+  }
+
+  function removeService(serviceId: string): boolean {
+    const record = services.get(serviceId);
+    if (!record) return false;
+    services.delete(serviceId);
+    const ids = idsNamed.get(record.name);
+    ids?.delete(serviceId);
+    if (ids?.size === 0) idsNamed.delete(record.name);
+    sorted = undefined;
+    return true;
+  }
+
+  // service ID -> IDs of its checks ("" holds the node's), so per-service reads skip the rest.
+  const checkIdsOf = new Map<string, Set<string>>([["", new Set([serfHealthCheckId])]]);
+  const checksOfService = (serviceId: string): CheckRecord[] =>
+    [...(checkIdsOf.get(serviceId) ?? [])].flatMap((id) => checks.get(id) ?? []);
+
+  function putCheck(record: CheckRecord) {
+    const previous = checks.get(record.spec.id);
+    if (previous && previous.serviceId !== record.serviceId) removeCheck(record.spec.id);
+    checks.set(record.spec.id, record);
+    let ids = checkIdsOf.get(record.serviceId);
+    if (!ids) {
+      ids = new Set();
+      checkIdsOf.set(record.serviceId, ids);
+    }
+    ids.add(record.spec.id);
+  }
+
   function removeCheck(checkId: string) {
+    const record = checks.get(checkId);
+    if (!record) return;
     checks.delete(checkId);
+    const ids = checkIdsOf.get(record.serviceId);
+    ids?.delete(checkId);
+    if (ids?.size === 0 && record.serviceId !== "") checkIdsOf.delete(record.serviceId);
   }
 
   return {
@@ -97,13 +151,16 @@ export function createRegistryState(node: NodeInfo, now: () => number = Date.now
       const existing = services.get(spec.id);
       const serviceSame =
         existing !== undefined &&
-        isDeepStrictEqual({ ...existing, createIndex: 0, modifyIndex: 0 }, {
-          ...spec,
-          createIndex: 0,
-          modifyIndex: 0,
-        });
-      const staleChecks = [...checks.values()].filter(
-        (c) => c.serviceId === spec.id && !checkSpecs.some((s) => s.id === c.spec.id),
+        isDeepStrictEqual(
+          { ...existing, createIndex: 0, modifyIndex: 0 },
+          {
+            ...spec,
+            createIndex: 0,
+            modifyIndex: 0,
+          },
+        );
+      const staleChecks = checksOfService(spec.id).filter(
+        (c) => !checkSpecs.some((s) => s.id === c.spec.id),
       );
       const checksSame =
         checkSpecs.every((s) => {
@@ -114,7 +171,7 @@ export function createRegistryState(node: NodeInfo, now: () => number = Date.now
       if (serviceSame && checksSame) return;
 
       const at = bump();
-      services.set(spec.id, {
+      putService({
         ...spec,
         createIndex: existing?.createIndex ?? at,
         modifyIndex: serviceSame && existing ? existing.modifyIndex : at,
@@ -128,22 +185,21 @@ export function createRegistryState(node: NodeInfo, now: () => number = Date.now
           previous.serviceId === spec.id &&
           serviceSame &&
           isDeepStrictEqual(previous.spec, checkSpec);
-        checks.set(checkSpec.id, {
+        putCheck({
           spec: checkSpec,
           serviceId: spec.id,
           serviceName: spec.name,
           serviceTags: spec.tags,
           status,
           output: previous?.output ?? "",
-          criticalSince:
-            status === "critical" ? (previous?.criticalSince ?? now()) : undefined,
+          criticalSince: status === "critical" ? (previous?.criticalSince ?? now()) : undefined,
           createIndex: previous?.createIndex ?? at,
           modifyIndex: unchanged && previous ? previous.modifyIndex : at,
         });
       }
       // A service's other checks carry its name and tags: keep them in step.
-      for (const c of checks.values()) {
-        if (c.serviceId === spec.id && !serviceSame) {
+      for (const c of checksOfService(spec.id)) {
+        if (!serviceSame) {
           c.serviceName = spec.name;
           c.serviceTags = spec.tags;
           c.modifyIndex = at;
@@ -152,21 +208,25 @@ export function createRegistryState(node: NodeInfo, now: () => number = Date.now
       changed();
     },
     deregister(serviceId) {
-      if (!services.delete(serviceId)) return false;
-      for (const c of [...checks.values()]) if (c.serviceId === serviceId) removeCheck(c.spec.id);
+      if (!removeService(serviceId)) return false;
+      for (const c of checksOfService(serviceId)) removeCheck(c.spec.id);
       bump();
       changed();
       return true;
     },
     service: (id) => services.get(id),
-    services: () => sortById(services.values(), (s) => s.id),
+    services() {
+      sorted ??= sortById(services.values(), (s) => s.id);
+      return sorted;
+    },
+    servicesNamed: (name) =>
+      sortById(
+        [...(idsNamed.get(name) ?? [])].flatMap((id) => services.get(id) ?? []),
+        (s) => s.id,
+      ),
     check: (id) => checks.get(id),
     checks: () => sortById(checks.values(), (c) => c.spec.id),
-    checksOf: (serviceId) =>
-      sortById(
-        [...checks.values()].filter((c) => c.serviceId === serviceId),
-        (c) => c.spec.id,
-      ),
+    checksOf: (serviceId) => sortById(checksOfService(serviceId), (c) => c.spec.id),
     updateCheck(checkId, status, output) {
       const record = checks.get(checkId);
       if (!record) return false;

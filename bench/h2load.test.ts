@@ -1,0 +1,53 @@
+import { describe, expect, it } from "vitest";
+import { parseH2load } from "./h2load";
+import { formatTable, type ResultRow } from "./result-table";
+
+const summary = `
+finished in 3.00s, 324.00 req/s, 43.04KB/s
+requests: 648 total, 647 started, 648 done, 646 succeeded, 1 failed, 1 errored, 0 timeout
+status codes: 650 2xx, 0 3xx, 2 4xx, 1 5xx
+`;
+
+describe("h2load results", () => {
+  it("reads throughput, failures and latency percentiles from the summary and log", () => {
+    // 100 requests taking 1..100 ms (log columns: start µs, HTTP status, µs to the end).
+    const log = Array.from(
+      { length: 100 },
+      (_, i) => `17000000${i}\t200\t${(100 - i) * 1000}`,
+    ).join("\n");
+    const result = parseH2load(summary, `${log}\n`);
+    expect(result.requestsPerSecond).toBe(324);
+    expect(result.done).toBe(648);
+    expect(result.succeeded).toBe(646);
+    expect(result.unsuccessful).toBe(2);
+    expect(result.non2xx).toBe(3);
+    expect(result.p50Ms).toBe(51);
+    expect(result.p99Ms).toBe(100);
+  });
+
+  it("refuses output it does not understand instead of reporting zeros", () => {
+    expect(() => parseH2load("connection refused", "")).toThrow(/unexpected h2load output/);
+  });
+
+  it("shows each target's throughput as a ratio of direct at the same load", () => {
+    const row = (target: string, rps: number): ResultRow => ({
+      target,
+      connections: 4,
+      streams: 10,
+      requestsPerSecond: rps,
+      done: rps,
+      succeeded: rps,
+      unsuccessful: 0,
+      non2xx: 0,
+      p50Ms: 1,
+      p99Ms: 2,
+      hopMicrosPerCall: target === "direct" ? undefined : 55.4,
+      backendMicrosPerCall: 250,
+      agentNotOk: 0,
+      agentNotOkCodes: "",
+    });
+    const table = formatTable([row("direct", 4000), row("router", 3400)]);
+    expect(table).toContain("| router | 4×10 | 3400 | 0.85× | 1.00 | 2.00 | 55 | 250 | 0 |");
+    expect(table).toContain("| direct | 4×10 | 4000 | 1.00× | 1.00 | 2.00 | – | 250 | 0 |");
+  });
+});

@@ -1,0 +1,20 @@
+// One router (router/router.ts) for the benchmark, in its own process so its CPU per forwarded
+// call can be read from /proc. Discovers backends in the registry at BENCH_CONSUL_ADDR.
+import { createLogger } from "../platform/log";
+import { createConsulClient } from "../registry/consul-client";
+import { startRouter } from "../router/router";
+import { announceReady } from "./child-process";
+
+const consulAddress = process.env.BENCH_CONSUL_ADDR;
+if (consulAddress === undefined) throw new Error("BENCH_CONSUL_ADDR is not set");
+
+const router = await startRouter({
+  consul: createConsulClient({ address: consulAddress }),
+  register: false,
+  logger: createLogger("router", { level: "warn" }),
+});
+announceReady({ address: router.address });
+
+process.once("SIGTERM", () => {
+  void router.close(500).then(() => process.exit(0));
+});

@@ -1,0 +1,111 @@
+"use client";
+// Streamed messages in a virtualised list: only the visible rows exist in the DOM, so tens of
+// thousands of messages scroll smoothly; follows the tail until the operator scrolls up.
+import { useVirtualizer } from "@tanstack/react-virtual";
+import { memo, useEffect, useRef, useState } from "react";
+import { formatClockMs } from "./format";
+import type { ReceivedMessage } from "./invoke-session";
+
+const rowHeight = 32;
+
+export interface MessageListProps {
+  messages: readonly ReceivedMessage[];
+  /** How many of `messages` to show; grows while the stream runs. */
+  count: number;
+  selected: number | undefined;
+  onSelect: (index: number) => void;
+}
+
+export function MessageList({ messages, count, selected, onSelect }: MessageListProps) {
+  const scrollRef = useRef<HTMLDivElement>(null);
+  const [follow, setFollow] = useState(true);
+  const virtualizer = useVirtualizer({
+    count,
+    getScrollElement: () => scrollRef.current,
+    estimateSize: () => rowHeight,
+    overscan: 12,
+  });
+
+  useEffect(() => {
+    if (follow && count > 0) virtualizer.scrollToIndex(count - 1, { align: "end" });
+  }, [follow, count, virtualizer]);
+
+  function onScroll() {
+    const element = scrollRef.current;
+    if (element === null) return;
+    const atBottom = element.scrollHeight - element.scrollTop - element.clientHeight < rowHeight * 1.5;
+    if (atBottom !== follow) setFollow(atBottom);
+  }
+
+  return (
+    <div style={{ position: "relative" }}>
+      <div
+        ref={scrollRef}
+        className="message-list"
+        onScroll={onScroll}
+        role="list"
+        aria-label={`${count} messages received`}
+        data-testid="message-list"
+        data-count={count}
+        // biome-ignore lint/a11y/noNoninteractiveTabindex: the scroll area must be reachable by keyboard.
+        tabIndex={0}
+      >
+        <div style={{ height: virtualizer.getTotalSize(), position: "relative" }}>
+          {virtualizer.getVirtualItems().map((item) => {
+            const message = messages[item.index];
+            if (message === undefined) return null;
+            return (
+              <MessageRow
+                key={item.key}
+                message={message}
+                top={item.start}
+                selected={selected === item.index}
+                onSelect={() => onSelect(item.index)}
+              />
+            );
+          })}
+        </div>
+      </div>
+      {!follow && count > 0 && (
+        <button
+          type="button"
+          className="button small primary"
+          style={{ position: "absolute", right: 16, bottom: 12 }}
+          onClick={() => setFollow(true)}
+        >
+          Jump to latest
+        </button>
+      )}
+    </div>
+  );
+}
+
+const MessageRow = memo(function MessageRow({
+  message,
+  top,
+  selected,
+  onSelect,
+}: {
+  message: ReceivedMessage;
+  top: number;
+  selected: boolean;
+  onSelect: () => void;
+}) {
+  return (
+    <div role="listitem" className="message-slot" style={{ top, height: rowHeight }}>
+      <button
+        type="button"
+        className="message-row"
+        aria-pressed={selected}
+        onClick={onSelect}
+        data-testid="message-row"
+      >
+        <span className="index">#{message.index}</span>
+        <span className="at" title={`+${message.elapsedMs.toFixed(1)} ms after the call started`}>
+          {formatClockMs(message.receivedAtMs).slice(3)}
+        </span>
+        <span className="truncate">{message.json}</span>
+      </button>
+    </div>
+  );
+});

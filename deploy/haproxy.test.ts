@@ -1,0 +1,103 @@
+// haproxy/haproxy.cfg with the real haproxy binary in front of three real routers (separate
+// processes), a registry and an echo backend, under steady gRPC load.
+import { Code } from "@connectrpc/connect";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import {
+  startTestRegistry,
+  type TestRegistry,
+  waitRoutable,
+} from "../router/test-support/cluster";
+import { type EchoBackend, startEchoBackend } from "../router/test-support/echo-backend";
+import { failures, sleep, startLoad, until } from "./fixtures/grpc-load";
+import { type RunningHaproxy, startLoopbackHaproxy } from "./fixtures/haproxy";
+import { type Child, freePorts, startTsChild } from "./fixtures/processes";
+
+const names = ["router-a", "router-b", "router-c"] as const;
+let registry: TestRegistry;
+let echo: EchoBackend;
+let haproxy: RunningHaproxy;
+const routers = new Map<string, Child>();
+
+beforeAll(async () => {
+  registry = await startTestRegistry();
+  echo = await startEchoBackend({ consul: registry.consul });
+  const [front = 0, stats = 0, ...routerPorts] = await freePorts(2 + names.length);
+  names.forEach((name, i) => {
+    routers.set(
+      name,
+      startTsChild("deploy/fixtures/router-process.ts", {
+        CONSUL_HTTP_ADDR: registry.registry.address,
+        ROUTER_PORT: String(routerPorts[i]),
+      }),
+    );
+  });
+  await Promise.all([...routers.values()].map((r) => r.waitForLine(/^listening \d+/)));
+  // Each router answers a first call directly before HAProxy sends it load.
+  await Promise.all(routerPorts.map((port) => waitRoutable(`127.0.0.1:${port}`)));
+  haproxy = await startLoopbackHaproxy({
+    frontendPort: front,
+    statsPort: stats,
+    servers: Object.fromEntries(names.map((n, i) => [n, `127.0.0.1:${routerPorts[i]}`])),
+  });
+  // Every router must pass the gRPC health check (rise 2, inter 2s) before load starts.
+  await until("all routers UP in HAProxy", async () =>
+    Object.values(await haproxy.serverStatus()).every((s) => s === "UP"),
+  );
+}, 30_000);
+
+afterAll(async () => {
+  await haproxy?.stop();
+  for (const r of routers.values()) await r.stop("SIGKILL");
+  await echo?.stop("hard");
+  await registry?.registry.close();
+});
+
+describe("HAProxy TCP front door (haproxy/haproxy.cfg)", () => {
+  it("marks a router DOWN by gRPC health while it drains, and no call fails", async () => {
+    const load = startLoad({ address: haproxy.frontend, clients: 6, maxDurationMs: 15_000 });
+    await sleep(1500);
+    // Round robin per connection: six client connections reach all three routers.
+    const sessions = await haproxy.serverSessions();
+    for (const name of names) expect(sessions[name]).toBeGreaterThan(0);
+
+    const draining = routers.get("router-a");
+    if (!draining) throw new Error("router-a missing");
+    await draining.stop("SIGTERM");
+    const exitedAt = performance.now();
+    await until("router-a DOWN in HAProxy", async () =>
+      (await haproxy.serverStatus())["router-a"]?.startsWith("DOWN") ?? false,
+    );
+    await sleep(1000);
+    const records = await load.stop();
+    expect(failures(records)).toEqual([]);
+    expect(records.filter((r) => r.start > exitedAt).length).toBeGreaterThan(50);
+  });
+
+  it("after a router is killed, failures are only calls in flight on it and stop before it is marked DOWN", async () => {
+    const load = startLoad({ address: haproxy.frontend, clients: 6, maxDurationMs: 15_000 });
+    await sleep(1000);
+    const victim = routers.get("router-b");
+    if (!victim) throw new Error("router-b missing");
+    const killedAt = performance.now();
+    await victim.stop("SIGKILL");
+    await until("router-b DOWN in HAProxy", async () =>
+      (await haproxy.serverStatus())["router-b"]?.startsWith("DOWN") ?? false,
+    );
+    const downAt = performance.now();
+    await sleep(1500);
+    const records = await load.stop();
+
+    const failed = failures(records);
+    // The check (inter 2s, fall 2) needs two failed probes: DOWN within about 4 s of the kill.
+    expect(downAt - killedAt).toBeLessThan(6000);
+    // Calls on the connections the kill broke fail; new connections are redispatched at once.
+    expect(failed.length).toBeLessThanOrEqual(12);
+    for (const f of failed) {
+      expect([Code.Unavailable, Code.Aborted, Code.Canceled]).toContain(f.code);
+      expect(f.end).toBeLessThan(downAt);
+    }
+    const afterDown = records.filter((r) => r.start > downAt);
+    expect(afterDown.length).toBeGreaterThan(50);
+    expect(failures(afterDown)).toEqual([]);
+  });
+});

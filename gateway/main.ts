@@ -1,0 +1,37 @@
+// The gateway process: reads GATEWAY_* (and the shared GRPC_*, CONSUL_HTTP_ADDR) and runs the gateway.
+import { EnvReader } from "../platform/config";
+import { createLogger } from "../platform/log";
+import { runProcess } from "../platform/process";
+import { loadTlsFiles } from "../platform/tls";
+import { createConsulClient } from "../registry/consul-client";
+import { startGateway } from "./gateway";
+import { readGatewayConfig } from "./gateway-config";
+import { loadTokenStore } from "./token-store";
+
+const log = createLogger("gateway");
+
+runProcess(log, async () => {
+  const env = new EnvReader();
+  const config = readGatewayConfig(env);
+  const tokens = loadTokenStore({
+    ...(config.tokensFile ? { file: config.tokensFile } : {}),
+    ...(config.tokens ? { variable: config.tokens } : {}),
+  });
+  const tls = loadTlsFiles(config.tls);
+  const gateway = await startGateway({
+    host: config.host,
+    httpPort: config.httpPort,
+    grpcPort: config.grpcPort,
+    consul: createConsulClient({ address: config.consulAddress }),
+    corsOrigins: config.corsOrigins,
+    tokens,
+    auditLogPath: config.auditLogPath,
+    ...(config.registryLabel ? { registryLabel: config.registryLabel } : {}),
+    limits: config.limits,
+    gatewayLimits: config.gatewayLimits,
+    ...(tls ? { tls } : {}),
+    ...(config.upstreamToken ? { upstreamToken: config.upstreamToken } : {}),
+    logger: log,
+  });
+  return { stop: () => gateway.close() };
+});

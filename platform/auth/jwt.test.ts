@@ -1,0 +1,240 @@
+import { generateKeyPairSync } from "node:crypto";
+import { mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { create } from "@bufbuild/protobuf";
+import { Code, ConnectError, type ConnectRouter, createClient } from "@connectrpc/connect";
+import { createGrpcTransport } from "@connectrpc/connect-node";
+import * as grpc from "@grpc/grpc-js";
+import { afterEach, describe, expect, it } from "vitest";
+import {
+  AgentService,
+  ListAgentsRequestSchema,
+  TaskRequestSchema,
+  TaskResponseSchema,
+} from "../../gen/agentplatform/v1/platform_pb";
+import { Health } from "../../gen/grpc/health/v1/health_pb";
+import { EnvReader } from "../config";
+import { type GrpcServer, startGrpcServer } from "../grpc-server";
+import { createHealthStatusTable } from "../health";
+import { createLogger } from "../log";
+import {
+  checkRawRequest,
+  createBearerTokenInterceptor,
+  createJwtAuthenticator,
+  createJwtInterceptor,
+  jwtClaimsKey,
+  writeAuthDenial,
+} from "./jwt";
+import { loadJwtAuthenticator, readJwtConfig } from "./jwt-config";
+import { parseMethodRules } from "./jwt-policy";
+import { signJwt } from "./jwt-token";
+
+const logger = createLogger("test", { level: "error" });
+const secret = "0123456789abcdef0123456789abcdef-test";
+const exp = () => Math.floor(Date.now() / 1000) + 600;
+const { rules } = parseMethodRules(
+  "/agentplatform.v1.AgentService/ExecuteTask=scope:tasks.execute;/agentplatform.v1.AgentService/ListAgents=role:operator role:admin",
+);
+const auth = createJwtAuthenticator({
+  secret: Buffer.from(secret),
+  audience: "agent-platform",
+  rules,
+});
+const token = (claims: Record<string, unknown>) =>
+  signJwt({ aud: "agent-platform", exp: exp(), ...claims }, { alg: "HS256", secret });
+
+function agentRoutes(router: ConnectRouter) {
+  router.service(AgentService, {
+    executeTask: (req, ctx) =>
+      create(TaskResponseSchema, {
+        taskId: req.taskId,
+        output: `hello ${ctx.values.get(jwtClaimsKey)?.sub ?? "anonymous"}`,
+        success: true,
+      }),
+    listAgents: () => ({ agents: [] }),
+  });
+}
+
+let server: GrpcServer | undefined;
+afterEach(async () => {
+  await server?.close(100);
+  server = undefined;
+});
+
+const codeOf = async (p: Promise<unknown>) => {
+  try {
+    await p;
+    return "OK";
+  } catch (err) {
+    return Code[ConnectError.from(err).code];
+  }
+};
+
+describe("JWT interceptor on a Connect server", () => {
+  it("answers UNAUTHENTICATED, PERMISSION_DENIED or serves, by token", async () => {
+    const health = createHealthStatusTable();
+    server = await startGrpcServer({
+      routes: (r) => {
+        health.routes(r);
+        agentRoutes(r);
+      },
+      interceptors: [createJwtInterceptor(auth)],
+      logger,
+    });
+    const client = (bearer?: string) =>
+      createClient(
+        AgentService,
+        createGrpcTransport({
+          baseUrl: `http://${server?.address}`,
+          interceptors: bearer ? [createBearerTokenInterceptor(bearer)] : [],
+        }),
+      );
+    const task = create(TaskRequestSchema, { taskId: "t1", agentId: "echo-agent", input: "x" });
+
+    expect(await codeOf(client().executeTask(task))).toBe("Unauthenticated");
+    expect(await codeOf(client("not-a-jwt").executeTask(task))).toBe("Unauthenticated");
+    const wrongAudience = signJwt(
+      { aud: "elsewhere", exp: exp(), scope: "tasks.execute" },
+      { alg: "HS256", secret },
+    );
+    expect(await codeOf(client(wrongAudience).executeTask(task))).toBe("Unauthenticated");
+    const expired = token({ exp: Math.floor(Date.now() / 1000) - 120, scope: "tasks.execute" });
+    expect(await codeOf(client(expired).executeTask(task))).toBe("Unauthenticated");
+    expect(await codeOf(client(token({ scope: "tools.run" })).executeTask(task))).toBe(
+      "PermissionDenied",
+    );
+    const ok = await client(token({ sub: "gateway", scope: "tools.run tasks.execute" })).executeTask(
+      task,
+    );
+    expect(ok.output).toBe("hello gateway");
+
+    // Roles: any one of the listed roles is enough.
+    const list = create(ListAgentsRequestSchema);
+    expect(await codeOf(client(token({ roles: ["viewer"] })).listAgents(list))).toBe(
+      "PermissionDenied",
+    );
+    expect(await codeOf(client(token({ roles: ["admin"] })).listAgents(list))).toBe("OK");
+
+    // Health stays open so the registry's and load balancers' checks keep working.
+    const healthClient = createClient(
+      Health,
+      createGrpcTransport({ baseUrl: `http://${server.address}` }),
+    );
+    expect(await codeOf(healthClient.check({ service: "" }))).toBe("OK");
+  });
+
+  it("with JWT_REQUIRED=false lets anonymous calls through only where no rule applies", async () => {
+    const env = new EnvReader({
+      JWT_SECRET: secret,
+      JWT_REQUIRED: "false",
+      JWT_METHOD_RULES: "/agentplatform.v1.AgentService/ExecuteTask=scope:tasks.execute",
+    });
+    const config = readJwtConfig(env);
+    env.done("test");
+    if (!config) throw new Error("config expected");
+    server = await startGrpcServer({
+      routes: agentRoutes,
+      interceptors: [createJwtInterceptor(loadJwtAuthenticator(config))],
+      logger,
+    });
+    const client = createClient(
+      AgentService,
+      createGrpcTransport({ baseUrl: `http://${server.address}` }),
+    );
+    expect(await codeOf(client.listAgents({}))).toBe("OK");
+    expect(await codeOf(client.executeTask({ taskId: "t" }))).toBe("Unauthenticated");
+  });
+});
+
+describe("raw request check", () => {
+  it("refuses with a Trailers-Only status that an independent gRPC client (grpc-js) reads", async () => {
+    server = await startGrpcServer({
+      routes: agentRoutes,
+      rawHandler: (req, res) => {
+        const decision = checkRawRequest(auth, req);
+        if (decision.allowed) return false; // served by the Connect routes below
+        writeAuthDenial(req, res, decision);
+        return true;
+      },
+      logger,
+    });
+    const target = server.address;
+    const raw = new grpc.Client(target, grpc.credentials.createInsecure());
+    const call = (bearer?: string) =>
+      new Promise<{ code: number; details: string }>((resolve) => {
+        const metadata = new grpc.Metadata();
+        if (bearer) metadata.set("authorization", `Bearer ${bearer}`);
+        raw.makeUnaryRequest(
+          "/agentplatform.v1.AgentService/ExecuteTask",
+          (x: Buffer) => x,
+          (x: Buffer) => x,
+          Buffer.alloc(0),
+          metadata,
+          (err) => resolve({ code: err?.code ?? 0, details: err?.details ?? "" }),
+        );
+      });
+    try {
+      const missing = await call();
+      expect(missing).toEqual({ code: grpc.status.UNAUTHENTICATED, details: "missing bearer token" });
+      expect(missing.details).toBe("missing bearer token");
+      const denied = await call(token({ scope: "other" }));
+      expect(denied.code).toBe(grpc.status.PERMISSION_DENIED);
+      expect(denied.details).toContain("missing scope tasks.execute");
+      expect((await call(token({ scope: "tasks.execute" }))).code).toBe(grpc.status.OK);
+    } finally {
+      raw.close();
+    }
+  });
+});
+
+describe("readJwtConfig", () => {
+  it("names each bad variable", () => {
+    const env = new EnvReader({
+      JWT_SECRET: "short",
+      JWT_METHOD_RULES: "ExecuteTask=scope:x;/a.B/C=group:y",
+      JWT_PUBLIC_METHODS: "health",
+    });
+    readJwtConfig(env);
+    let message = "";
+    try {
+      env.done("router");
+    } catch (err) {
+      message = (err as Error).message;
+    }
+    expect(message).toContain("JWT_SECRET must be at least 32 bytes");
+    expect(message).toContain('JWT_METHOD_RULES: "ExecuteTask=scope:x"');
+    expect(message).toContain('"group:y"');
+    expect(message).toContain('JWT_PUBLIC_METHODS: "health"');
+  });
+
+  it("is off without keys, and refuses JWT_REQUIRED=true without one", () => {
+    expect(readJwtConfig(new EnvReader({}))).toBeUndefined();
+    const env = new EnvReader({ JWT_REQUIRED: "true" });
+    readJwtConfig(env);
+    expect(() => env.done("router")).toThrow(/JWT_REQUIRED=true needs JWT_SECRET/);
+  });
+
+  it("verifies RS256 tokens with the key at JWT_PUBLIC_KEY_PATH and checks the issuer", () => {
+    const { publicKey, privateKey } = generateKeyPairSync("rsa", { modulusLength: 2048 });
+    const dir = mkdtempSync(join(tmpdir(), "jwt-"));
+    const path = join(dir, "jwt.pub.pem");
+    writeFileSync(path, publicKey.export({ type: "spki", format: "pem" }));
+    const env = new EnvReader({ JWT_PUBLIC_KEY_PATH: path, JWT_ISSUER: "platform-ca" });
+    const config = readJwtConfig(env);
+    env.done("test");
+    if (!config) throw new Error("config expected");
+    const verifier = loadJwtAuthenticator(config);
+    const rs = (iss: string) => signJwt({ iss, exp: exp() }, { alg: "RS256", privateKey });
+    const procedure = "/agentplatform.v1.AgentService/GetStatus";
+    expect(verifier.check(procedure, `Bearer ${rs("platform-ca")}`).allowed).toBe(true);
+    expect(verifier.check(procedure, `Bearer ${rs("someone-else")}`)).toMatchObject({
+      allowed: false,
+      code: Code.Unauthenticated,
+    });
+    expect(verifier.check(procedure, undefined)).toMatchObject({ allowed: false });
+    expect(() =>
+      loadJwtAuthenticator({ ...config, publicKeyPath: join(dir, "missing.pem") }),
+    ).toThrow(/JWT_PUBLIC_KEY_PATH/);
+  });
+});

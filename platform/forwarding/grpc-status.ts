@@ -1,0 +1,69 @@
+// gRPC statuses written by a proxy itself: Trailers-Only when nothing was sent yet (so proxies
+// and clients see the code in the first HEADERS frame), trailers after a started response.
+import type { Http2ServerResponse, OutgoingHttpHeaders } from "node:http2";
+import { constants } from "node:http2";
+import { Code } from "@connectrpc/connect";
+
+export { Code };
+
+/** Percent-encodes a grpc-message value as the gRPC spec asks (UTF-8, then %XX outside 0x20-0x7E and "%"). */
+export function encodeGrpcMessage(message: string): string {
+  if (/^[\x20-\x24\x26-\x7e]*$/.test(message)) return message;
+  let out = "";
+  for (const byte of Buffer.from(message, "utf8")) {
+    out +=
+      byte >= 0x20 && byte <= 0x7e && byte !== 0x25
+        ? String.fromCharCode(byte)
+        : `%${byte.toString(16).toUpperCase().padStart(2, "0")}`;
+  }
+  return out;
+}
+
+export function decodeGrpcMessage(value: string): string {
+  if (!value.includes("%")) return value;
+  try {
+    return decodeURIComponent(value);
+  } catch {
+    return value;
+  }
+}
+
+export function statusTrailers(code: number, message: string): OutgoingHttpHeaders {
+  return message === ""
+    ? { "grpc-status": String(code) }
+    : { "grpc-status": String(code), "grpc-message": encodeGrpcMessage(message) };
+}
+
+/** A complete Trailers-Only response: HTTP 200, content-type, grpc-status and grpc-message. */
+export function trailersOnlyHeaders(code: number, message: string): OutgoingHttpHeaders {
+  return {
+    ":status": 200,
+    "content-type": "application/grpc",
+    ...statusTrailers(code, message),
+  };
+}
+
+/**
+ * Ends a call with a status. Before the response started it is one Trailers-Only HEADERS frame;
+ * after, the status goes in the trailers. A request still being uploaded is then reset with
+ * NO_ERROR so the client stops sending, as HTTP/2 allows once the response is complete.
+ */
+/** `code` is a gRPC status number: 0 for OK, else a Code. */
+export function endWithStatus(res: Http2ServerResponse, code: number, message: string): void {
+  const stream = res.stream;
+  if (stream.destroyed || stream.closed) return;
+  if (!stream.headersSent) {
+    stream.respond(trailersOnlyHeaders(code, message), { endStream: true });
+  } else if (!stream.writableEnded) {
+    res.addTrailers(statusTrailers(code, message) as Record<string, string>);
+    stream.end();
+  } else {
+    return;
+  }
+  if (!stream.readableEnded) {
+    stream.once("finish", () => {
+      if (!stream.closed) stream.close(constants.NGHTTP2_NO_ERROR);
+    });
+    stream.resume();
+  }
+}

@@ -1,0 +1,98 @@
+// A plain HTTP/1.1 listener for Prometheus scrapes and liveness probes: the gRPC ports speak
+// h2c only, which scrapers and most probes do not.
+import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
+import type { AddressInfo } from "node:net";
+import type { Logger } from "./log";
+import { prometheusContentType } from "./prometheus-text";
+
+export interface MetricsServerOptions {
+  /** Address to bind. Default 127.0.0.1. */
+  host?: string;
+  /** Port to bind; 0 picks a free one. Default 0. */
+  port?: number;
+  /** Produces the exposition text served at GET /metrics. */
+  render: () => string | Promise<string>;
+  /** Answers GET /healthz: 200 while true, 503 otherwise. Default: always healthy. */
+  healthy?: () => boolean;
+  /** Receives render failures. Default: none. */
+  logger?: Logger;
+}
+
+export interface MetricsServer {
+  readonly host: string;
+  readonly port: number;
+  /** http://host:port */
+  readonly url: string;
+  close(): Promise<void>;
+}
+
+export async function startMetricsServer(options: MetricsServerOptions): Promise<MetricsServer> {
+  const host = options.host ?? "127.0.0.1";
+
+  const handle = async (req: IncomingMessage, res: ServerResponse) => {
+    const path = (req.url ?? "/").split("?", 1)[0];
+    if (path !== "/metrics" && path !== "/healthz") {
+      return reply(res, 404, "text/plain; charset=utf-8", "not found\n");
+    }
+    if (req.method !== "GET" && req.method !== "HEAD") {
+      res.setHeader("allow", "GET, HEAD");
+      return reply(res, 405, "text/plain; charset=utf-8", "method not allowed\n");
+    }
+    if (path === "/healthz") {
+      const ok = options.healthy?.() ?? true;
+      return reply(res, ok ? 200 : 503, "text/plain; charset=utf-8", ok ? "ok\n" : "unhealthy\n");
+    }
+    try {
+      const body = await options.render();
+      reply(res, 200, prometheusContentType, body, req.method === "HEAD");
+    } catch (err) {
+      options.logger?.error("metrics render failed", { err });
+      reply(res, 500, "text/plain; charset=utf-8", "metrics unavailable\n");
+    }
+  };
+
+  const server = createServer((req, res) => void handle(req, res));
+  // Scrapers reuse connections; idle ones should not keep the process from closing for long.
+  server.keepAliveTimeout = 30_000;
+  server.headersTimeout = 10_000;
+  server.requestTimeout = 10_000;
+
+  await new Promise<void>((resolve, reject) => {
+    server.once("error", reject);
+    server.listen(options.port ?? 0, host, () => {
+      server.off("error", reject);
+      resolve();
+    });
+  });
+  const port = (server.address() as AddressInfo).port;
+  const hostForUrl = host.includes(":") ? `[${host}]` : host;
+
+  let closing: Promise<void> | undefined;
+  return {
+    host,
+    port,
+    url: `http://${hostForUrl}:${port}`,
+    close() {
+      closing ??= new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+      });
+      return closing;
+    },
+  };
+}
+
+function reply(
+  res: ServerResponse,
+  status: number,
+  contentType: string,
+  body: string,
+  headOnly = false,
+): void {
+  res.writeHead(status, {
+    "content-type": contentType,
+    "content-length": Buffer.byteLength(body),
+    "cache-control": "no-store",
+  });
+  res.end(headOnly ? undefined : body);
+}

@@ -1,0 +1,103 @@
+// Serves ExecuteTask / StreamTask for a dial-in agent linked to this router: the request is
+// decoded and handed to the link, and its answers are framed back as gRPC.
+import type { Http2ServerResponse } from "node:http2";
+import { fromBinary, toBinary } from "@bufbuild/protobuf";
+import { Code, ConnectError } from "@connectrpc/connect";
+import {
+  type TaskRequest,
+  TaskRequestSchema,
+  type TaskResponse,
+  TaskResponseSchema,
+} from "../gen/agentplatform/v1/platform_pb";
+import { endWithStatus } from "../platform/forwarding/grpc-status";
+import type { LinkedAgents } from "./agent-link/linked-agents";
+
+export interface LinkedCall {
+  res: Http2ServerResponse;
+  linked: LinkedAgents;
+  service: string;
+  payload: Uint8Array;
+  streaming: boolean;
+  /** Absolute deadline on the performance.now() clock, or undefined. */
+  deadlineAt: number | undefined;
+}
+
+export interface LinkedCallResult {
+  code: number;
+  message: string;
+  messages: number;
+  firstMessageMs: number | undefined;
+}
+
+function frame(message: TaskResponse): Buffer {
+  const body = toBinary(TaskResponseSchema, message);
+  const out = Buffer.allocUnsafe(5 + body.length);
+  out[0] = 0;
+  out.writeUInt32BE(body.length, 1);
+  out.set(body, 5);
+  return out;
+}
+
+export async function serveLinkedCall(call: LinkedCall): Promise<LinkedCallResult> {
+  const { res, linked, service } = call;
+  const down = res.stream;
+  const startedAt = performance.now();
+  let request: TaskRequest;
+  try {
+    request = fromBinary(TaskRequestSchema, call.payload);
+  } catch (err) {
+    const message = `malformed TaskRequest: ${err instanceof Error ? err.message : String(err)}`;
+    endWithStatus(res, Code.InvalidArgument, message);
+    return { code: Code.InvalidArgument, message, messages: 0, firstMessageMs: undefined };
+  }
+
+  const abort = new AbortController();
+  const onGone = () => abort.abort(new ConnectError("caller cancelled", Code.Canceled));
+  down.once("close", onGone);
+  let timer: NodeJS.Timeout | undefined;
+  if (call.deadlineAt !== undefined) {
+    timer = setTimeout(
+      () => abort.abort(new ConnectError("deadline exceeded", Code.DeadlineExceeded)),
+      Math.max(0, call.deadlineAt - performance.now()),
+    );
+  }
+  const ctx = {
+    signal: abort.signal,
+    deadlineMs:
+      call.deadlineAt === undefined ? undefined : Date.now() + (call.deadlineAt - performance.now()),
+  };
+  let messages = 0;
+  let firstMessageMs: number | undefined;
+  const send = async (message: TaskResponse) => {
+    if (abort.signal.aborted) throw abort.signal.reason;
+    if (!down.headersSent) {
+      down.respond({ ":status": 200, "content-type": "application/grpc" }, { waitForTrailers: true });
+    }
+    firstMessageMs ??= performance.now() - startedAt;
+    messages++;
+    if (!down.write(frame(message))) {
+      await new Promise<void>((resolve) => {
+        down.once("drain", resolve);
+        abort.signal.addEventListener("abort", () => resolve(), { once: true });
+      });
+    }
+  };
+
+  try {
+    if (call.streaming) {
+      for await (const message of linked.streamTask(service, request, ctx)) await send(message);
+    } else {
+      await send(await linked.executeTask(service, request, ctx));
+    }
+    if (abort.signal.aborted) throw abort.signal.reason;
+    endWithStatus(res, 0, "");
+    return { code: 0, message: "", messages, firstMessageMs };
+  } catch (err) {
+    const error = ConnectError.from(abort.signal.aborted ? abort.signal.reason : err);
+    endWithStatus(res, error.code, error.rawMessage);
+    return { code: error.code, message: error.rawMessage, messages, firstMessageMs };
+  } finally {
+    if (timer) clearTimeout(timer);
+    down.off("close", onGone);
+  }
+}

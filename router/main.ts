@@ -1,0 +1,77 @@
+// Router process: reads the environment, starts the router and its /metrics listener, drains on SIGTERM.
+import { existsSync } from "node:fs";
+import { EnvReader } from "../platform/config";
+import { balancerKinds } from "../platform/forwarding/balancer";
+import { createLogger } from "../platform/log";
+import { startMetricsServer } from "../platform/metrics-http";
+import { runProcess } from "../platform/process";
+import { readServerLimits } from "../platform/server-limits";
+import { loadTlsFiles, readTlsConfig } from "../platform/tls";
+import { createConsulClient } from "../registry/consul-client";
+import { createLinkedAgents } from "./agent-link/linked-agents-hub";
+import { startRouter } from "./router";
+
+const log = createLogger("router");
+
+runProcess(log, async () => {
+  const env = new EnvReader();
+  const host = env.string("GRPC_SERVER_HOST", "127.0.0.1");
+  const port = env.port("GRPC_SERVER_PORT", 0);
+  const advertiseAddress = env.optionalString("ROUTER_ADVERTISE_ADDRESS");
+  const consulAddress = env.string("CONSUL_HTTP_ADDR", "127.0.0.1:8500");
+  const routerId = env.optionalString("ROUTER_ID");
+  const cacheTtlMs = env.durationMs("ROUTER_CACHE_TTL_MS", 60_000);
+  const balancer = env.oneOf("ROUTER_BALANCER", balancerKinds, "p2c");
+  // 0 picks a free port; -1 turns the listener off.
+  const metricsPort = env.int("METRICS_PORT", 0, { min: -1, max: 65535 });
+  const upstreamTlsEnabled = env.bool("ROUTER_UPSTREAM_TLS", false);
+  const explicitTokens = env.optionalString("AGENT_LINK_TOKENS_FILE");
+  const limits = readServerLimits(env);
+  const tlsConfig = readTlsConfig(env);
+  if (upstreamTlsEnabled && !tlsConfig.enabled) {
+    env.invalid("ROUTER_UPSTREAM_TLS=true needs GRPC_TLS_ENABLED and its certificate files");
+  }
+  env.done("router");
+  const tls = loadTlsFiles(tlsConfig);
+
+  // Dial-in agents are accepted once there is a token file to check them against.
+  const tokensPath = explicitTokens ?? ".data/agent-tokens";
+  const dialIn = explicitTokens !== undefined || existsSync(tokensPath);
+
+  const router = await startRouter({
+    consul: createConsulClient({ address: consulAddress }),
+    host,
+    port,
+    ...(advertiseAddress ? { advertiseAddress } : {}),
+    ...(routerId ? { routerId } : {}),
+    version: process.env.npm_package_version ?? "0.0.0",
+    cacheTtlMs,
+    balancer,
+    limits,
+    ...(tls ? { tls } : {}),
+    ...(tls && upstreamTlsEnabled ? { upstreamTls: tls } : {}),
+    ...(dialIn
+      ? { linkedAgents: (self) => createLinkedAgents(self, { tokens: { path: tokensPath } }) }
+      : {}),
+    logger: log,
+  });
+  if (!dialIn) log.info("dial-in agents off: no token file", { path: tokensPath });
+
+  const metrics =
+    metricsPort >= 0
+      ? await startMetricsServer({
+          host,
+          port: metricsPort,
+          render: () => router.metrics.renderPrometheus(),
+          logger: log,
+        })
+      : undefined;
+  if (metrics) log.info("metrics listening", { url: `${metrics.url}/metrics` });
+
+  return {
+    async stop() {
+      await router.close();
+      await metrics?.close();
+    },
+  };
+});

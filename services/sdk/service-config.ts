@@ -1,0 +1,85 @@
+// A service's configuration, from the environment, validated once at start.
+import { hostname } from "node:os";
+import { EnvReader } from "../../platform/config";
+import { defaultServerLimits, readServerLimits, type ServerLimits } from "../../platform/server-limits";
+import { loadTlsFiles, readTlsConfig, type TlsFiles } from "../../platform/tls";
+
+export interface ServiceConfig {
+  /** Address the gRPC server binds (GRPC_SERVER_HOST). Default 127.0.0.1. */
+  host: string;
+  /** gRPC port (GRPC_SERVER_PORT); 0 picks a free one. Default: the service's own port. */
+  port: number;
+  /** Message size, keepalive and drain limits (GRPC_MAX_MESSAGE_SIZE, GRPC_KEEPALIVE_*, ...). */
+  limits: ServerLimits;
+  /** Certificate and key (GRPC_TLS_*); with a CA, callers must present a client certificate. */
+  tls: TlsFiles | undefined;
+  /** The registry (CONSUL_HTTP_ADDR). Default 127.0.0.1:8500. */
+  consulAddress: string;
+  /** Register in the registry at start (SERVICE_REGISTER). Default true. */
+  register: boolean;
+  /**
+   * Address the registry hands to routers (SERVICE_ADVERTISE_ADDRESS). Default: the bind host,
+   * or this machine's host name when binding every interface.
+   */
+  advertiseAddress: string;
+  /** Registry instance id (SERVICE_INSTANCE_ID). Default `<registry name>-<host name>-<port>`. */
+  instanceId: string | undefined;
+  /** Prometheus /metrics port (METRICS_PORT); 0 picks a free one, -1 turns it off. Default 0. */
+  metricsPort: number;
+  /** Where a worker keeps its tasks (WORKER_DATA_DIR). Default `.data/<name>`. */
+  dataDir: string | undefined;
+}
+
+/** What startService accepts: everything optional, with the same defaults as the environment. */
+export type ServiceConfigInput = Partial<ServiceConfig>;
+
+export function defaultServiceConfig(input: ServiceConfigInput = {}): ServiceConfig {
+  const host = input.host ?? "127.0.0.1";
+  return {
+    host,
+    port: input.port ?? 0,
+    limits: input.limits ?? defaultServerLimits,
+    tls: input.tls,
+    consulAddress: input.consulAddress ?? "127.0.0.1:8500",
+    register: input.register ?? true,
+    advertiseAddress: input.advertiseAddress ?? advertisedHost(host),
+    instanceId: input.instanceId,
+    metricsPort: input.metricsPort ?? 0,
+    dataDir: input.dataDir,
+  };
+}
+
+const advertisedHost = (bind: string) =>
+  bind === "0.0.0.0" || bind === "::" || bind === "" ? hostname() : bind;
+
+/** Reads the environment; throws one ConfigError naming every bad variable. */
+export function readServiceConfig(
+  component: string,
+  defaultPort: number,
+  env: Readonly<Record<string, string | undefined>> = process.env,
+): ServiceConfig {
+  const reader = new EnvReader(env);
+  const host = reader.string("GRPC_SERVER_HOST", "127.0.0.1");
+  const port = reader.port("GRPC_SERVER_PORT", defaultPort);
+  const limits = readServerLimits(reader);
+  const tlsConfig = readTlsConfig(reader);
+  const consulAddress = reader.string("CONSUL_HTTP_ADDR", "127.0.0.1:8500");
+  const register = reader.bool("SERVICE_REGISTER", true);
+  const advertiseAddress = reader.string("SERVICE_ADVERTISE_ADDRESS", advertisedHost(host));
+  const instanceId = reader.optionalString("SERVICE_INSTANCE_ID");
+  const metricsPort = reader.int("METRICS_PORT", 0, { min: -1, max: 65535 });
+  const dataDir = reader.optionalString("WORKER_DATA_DIR");
+  reader.done(component);
+  return {
+    host,
+    port,
+    limits,
+    tls: loadTlsFiles(tlsConfig),
+    consulAddress,
+    register,
+    advertiseAddress,
+    instanceId,
+    metricsPort,
+    dataDir,
+  };
+}
