@@ -37,7 +37,9 @@ export function summarizeCells(samples: readonly CellSample[]): ResultRow[] {
   }
   const rows: ResultRow[] = [];
   for (const group of groups.values()) {
-    const byRate = [...group].sort((a, b) => a.result.requestsPerSecond - b.result.requestsPerSecond);
+    const byRate = [...group].sort(
+      (a, b) => a.result.requestsPerSecond - b.result.requestsPerSecond,
+    );
     const median = byRate[Math.floor((byRate.length - 1) / 2)];
     const first = group[0];
     if (median === undefined || first === undefined) continue;

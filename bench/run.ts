@@ -9,7 +9,13 @@ import { createLogger } from "../platform/log";
 import { startEmbeddedRegistry } from "../registry/embedded/embedded-registry";
 import { type BenchOptions, parseBenchOptions } from "./bench-options";
 import { type Child, findCommand, startNodeChild } from "./child-process";
-import { type Backend, type CellSample, checkOneCall, measureCell, type Target } from "./measure-cell";
+import {
+  type Backend,
+  type CellSample,
+  checkOneCall,
+  measureCell,
+  type Target,
+} from "./measure-cell";
 import { startHaproxy, startNginx } from "./proxy-targets";
 import { writeTaskRequestFrame } from "./request-frame";
 import { formatTable, summarizeCells } from "./result-table";
@@ -97,8 +103,14 @@ async function main(): Promise<void> {
 
 function printMachine(options: BenchOptions): void {
   const h2load = execFileSync("h2load", ["--version"]).toString().trim();
-  say(`\nmachine: ${cpus().length} × ${cpus()[0]?.model ?? "unknown CPU"}, Node ${process.version}, ${h2load}`);
-  say(`load average at start: ${loadavg().map((l) => l.toFixed(2)).join(" ")}`);
+  say(
+    `\nmachine: ${cpus().length} × ${cpus()[0]?.model ?? "unknown CPU"}, Node ${process.version}, ${h2load}`,
+  );
+  say(
+    `load average at start: ${loadavg()
+      .map((l) => l.toFixed(2))
+      .join(" ")}`,
+  );
   say(
     `each cell: ${options.warmUpSeconds} s warm-up + ${options.durationSeconds} s measured, ${options.rounds} round(s), 1 h2load thread`,
   );

@@ -140,9 +140,7 @@ export function makeCerts(options: MakeCertsOptions = {}): CertPaths {
   }
 
   const names = ["localhost", "127.0.0.1", "::1", ...composeNames, ...(options.extraSans ?? [])];
-  const san = [...new Set(names)]
-    .map((n) => (isIP(n) !== 0 ? `IP:${n}` : `DNS:${n}`))
-    .join(",");
+  const san = [...new Set(names)].map((n) => (isIP(n) !== 0 ? `IP:${n}` : `DNS:${n}`)).join(",");
   const leaf = ["basicConstraints=critical,CA:FALSE", "keyUsage=critical,digitalSignature"];
   issue(
     dir,

@@ -92,6 +92,34 @@ describe("embedded registry: registration and queries", () => {
     expect(services["tool-weather"]?.Service).toBe("tool-weather");
   });
 
+  it("decodes field names case-insensitively and in snake_case, as Consul's decoder does", async () => {
+    const body = {
+      name: "lower",
+      tags: ["t"],
+      check: { ttl: "1m", status: "passing", deregister_critical_service_after: "90s" },
+    };
+    expect((await put("/v1/agent/service/register", JSON.stringify(body))).status).toBe(200);
+    const [check] = (await (await fetch(`${base}/v1/health/checks/lower`)).json()) as {
+      Status: string;
+      Definition: { DeregisterCriticalServiceAfter?: string };
+    }[];
+    expect(check?.Status).toBe("passing");
+    expect(check?.Definition.DeregisterCriticalServiceAfter).toBe("1m30s");
+  });
+
+  it("drops checks left out of a re-registration only with replace-existing-checks", async () => {
+    const checkIds = async () =>
+      ((await (await fetch(`${base}/v1/health/checks/r`)).json()) as HealthCheckEntry[]).map(
+        (c) => c.CheckID,
+      );
+    await consul.register({ ID: "r", Name: "r", Checks: [{ ...ttl, CheckID: "a" }, { ...ttl, CheckID: "b" }] });
+    const onlyA = JSON.stringify({ ID: "r", Name: "r", Check: { ...ttl, CheckID: "a" } });
+    await put("/v1/agent/service/register", onlyA);
+    expect(await checkIds()).toEqual(["a", "b"]);
+    await put("/v1/agent/service/register?replace-existing-checks=true", onlyA);
+    expect(await checkIds()).toEqual(["a"]);
+  });
+
   it("filters instances by tag", async () => {
     await consul.register({ ID: "a", Name: "mixed", Tags: ["blue", "v1"], Check: ttl });
     await consul.register({ ID: "b", Name: "mixed", Tags: ["green", "v1"], Check: ttl });

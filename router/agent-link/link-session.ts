@@ -1,7 +1,7 @@
 // One dial-in agent's link, router side: tasks out, results and heartbeats in, cancellation,
 // dead-peer detection, and a bound on the tasks the agent runs at once.
 import { randomUUID } from "node:crypto";
-import { create } from "@bufbuild/protobuf";
+import { create, type MessageInitShape } from "@bufbuild/protobuf";
 import { Code, ConnectError } from "@connectrpc/connect";
 import {
   type AgentHello,
@@ -65,7 +65,7 @@ export function createLinkSession(options: LinkSessionOptions): LinkSession {
   let lastHeardMs = Date.now();
   let closed = false;
 
-  const send = (message: RouterMessage["message"]) => outbound.push(create(RouterMessageSchema, { message }));
+  const send = (message: MessageInitShape<typeof RouterMessageSchema>["message"]) => outbound.push(create(RouterMessageSchema, { message }));
 
   const heartbeat = setInterval(() => {
     const silentMs = Date.now() - lastHeardMs;
