@@ -2,9 +2,10 @@
 import { EnvReader } from "../platform/config";
 import type { ConsoleSettings } from "./console-settings";
 
-
 /** Reads GATEWAY_PUBLIC_URL and CONSOLE_FRONT_DOOR_ADDRESS; throws naming a bad variable. */
-export function readConsoleConfig(env: Readonly<Record<string, string | undefined>>): ConsoleSettings {
+export function readConsoleConfig(
+  env: Readonly<Record<string, string | undefined>>,
+): ConsoleSettings {
   const reader = new EnvReader(env);
   const gatewayUrl = reader.string("GATEWAY_PUBLIC_URL", "http://localhost:8080");
   const frontDoorAddress = reader.string("CONSOLE_FRONT_DOOR_ADDRESS", "127.0.0.1:50051");
@@ -16,7 +17,9 @@ export function readConsoleConfig(env: Readonly<Record<string, string | undefine
     }
     normalised = url.href.replace(/\/+$/, "");
   } catch {
-    reader.invalid(`GATEWAY_PUBLIC_URL must be a URL such as http://localhost:8080, got "${gatewayUrl}"`);
+    reader.invalid(
+      `GATEWAY_PUBLIC_URL must be a URL such as http://localhost:8080, got "${gatewayUrl}"`,
+    );
   }
   if (!/^[^\s:]+:\d{1,5}$/.test(frontDoorAddress)) {
     reader.invalid(

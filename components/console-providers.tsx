@@ -3,7 +3,7 @@
 import { TransportProvider } from "@connectrpc/connect-query";
 import { QueryClient, QueryClientProvider, useQueryClient } from "@tanstack/react-query";
 import { type ReactNode, useCallback, useMemo, useState } from "react";
-import { ConsoleSettingsContext, type ConsoleSettings } from "./console-settings";
+import { type ConsoleSettings, ConsoleSettingsContext } from "./console-settings";
 import { createConsoleTransport } from "./console-transport";
 import { MetricsFeedProvider } from "./metrics-feed";
 import { ServicesFeed } from "./services-feed";

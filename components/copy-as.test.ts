@@ -24,7 +24,11 @@ function routes(router: ConnectRouter) {
   router.service(AgentService, {
     executeTask(req, ctx) {
       const trace = ctx.requestHeader.get("x-trace") ?? "";
-      return { taskId: req.taskId, output: `Echo: ${req.input}${trace ? ` [${trace}]` : ""}`, success: true };
+      return {
+        taskId: req.taskId,
+        output: `Echo: ${req.input}${trace ? ` [${trace}]` : ""}`,
+        success: true,
+      };
     },
     async *streamTask(req) {
       for (let i = 0; i < 3; i++) yield { output: `part ${i} of ${req.input}`, sequence: i };
@@ -63,14 +67,15 @@ function run(command: string): Promise<string> {
         timeout: 20_000,
         env: { ...process.env, PATH: `${join(root, "node_modules/.bin")}:${process.env.PATH}` },
       },
-      (error, stdout, stderr) => (error ? reject(new Error(`${error.message}\n${stderr}`)) : resolve(stdout)),
+      (error, stdout, stderr) =>
+        error ? reject(new Error(`${error.message}\n${stderr}`)) : resolve(stdout),
     );
   });
 }
 
 const unary: CallSpec = {
   method: "/agentplatform.v1.AgentService/ExecuteTask",
-  requestJson: JSON.stringify({ agentId: "echo-agent", input: "it's \"quoted\" $HOME" }, null, 2),
+  requestJson: JSON.stringify({ agentId: "echo-agent", input: 'it\'s "quoted" $HOME' }, null, 2),
   metadata: { "x-trace": "abc 1" },
   timeoutMs: 5000,
   streaming: false,

@@ -38,7 +38,13 @@ function headerArgs(spec: CallSpec): string[] {
 
 /** The 5-byte Connect envelope prefix (flags 0, big-endian length) as printf octal escapes. */
 export function envelopePrefix(byteLength: number): string {
-  const bytes = [0, (byteLength >>> 24) & 255, (byteLength >>> 16) & 255, (byteLength >>> 8) & 255, byteLength & 255];
+  const bytes = [
+    0,
+    (byteLength >>> 24) & 255,
+    (byteLength >>> 16) & 255,
+    (byteLength >>> 8) & 255,
+    byteLength & 255,
+  ];
   return bytes.map((b) => `\\${b.toString(8).padStart(3, "0")}`).join("");
 }
 

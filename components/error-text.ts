@@ -9,9 +9,18 @@ export interface ErrorText {
 }
 
 export function codeName(code: Code): string {
-  return Code[code]
-    .replace(/([a-z])([A-Z])/g, "$1_$2")
-    .toUpperCase();
+  return Code[code].replace(/([a-z])([A-Z])/g, "$1_$2").toUpperCase();
+}
+
+const codesByName = new Map<string, Code>(
+  Object.values(Code)
+    .filter((value): value is Code => typeof value === "number")
+    .map((code) => [codeName(code), code]),
+);
+
+/** The Code for a gRPC code name such as "NOT_FOUND"; Unknown for anything else. */
+export function codeFromName(name: string): Code {
+  return codesByName.get(name) ?? Code.Unknown;
 }
 
 export function describeError(cause: unknown): ErrorText {

@@ -1,13 +1,15 @@
 // One unary platform call through ConsoleService.Invoke, answered as a typed message.
-import { type DescMessage, fromJsonString, type MessageShape, toJsonString, type MessageInitShape, create } from "@bufbuild/protobuf";
-import { Code, ConnectError, type Transport, createClient } from "@connectrpc/connect";
+import {
+  create,
+  type DescMessage,
+  fromJsonString,
+  type MessageInitShape,
+  type MessageShape,
+  toJsonString,
+} from "@bufbuild/protobuf";
+import { Code, ConnectError, createClient, type Transport } from "@connectrpc/connect";
 import { ConsoleService } from "../gen/agentplatform/v1/console_pb";
-
-const codesByName = new Map<string, Code>(
-  Object.entries(Code)
-    .filter((entry): entry is [string, Code] => typeof entry[1] === "number")
-    .map(([name, code]) => [name.replace(/([a-z])([A-Z])/g, "$1_$2").toUpperCase(), code]),
-);
+import { codeFromName } from "./error-text";
 
 export interface InvokeUnaryOptions<I extends DescMessage, O extends DescMessage> {
   transport: Transport;
@@ -36,11 +38,13 @@ export async function invokeUnary<I extends DescMessage, O extends DescMessage>(
     options.signal === undefined ? {} : { signal: options.signal },
   )) {
     if (event.event.case === "message" && response === undefined) {
-      response = fromJsonString(options.output, event.event.value.json, { ignoreUnknownFields: true });
+      response = fromJsonString(options.output, event.event.value.json, {
+        ignoreUnknownFields: true,
+      });
     } else if (event.event.case === "result") {
       const { code, message } = event.event.value;
       if (code !== "OK" && code !== "") {
-        throw new ConnectError(message, codesByName.get(code) ?? Code.Unknown);
+        throw new ConnectError(message, codeFromName(code));
       }
     }
   }

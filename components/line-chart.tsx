@@ -80,9 +80,7 @@ export const LineChart = memo(function LineChart(props: LineChartProps) {
   }
 
   const hoverX = hoverIndex !== undefined ? xs[hoverIndex] : undefined;
-  const summary = series
-    .map((s) => `${s.label} ${format(s.values.at(-1) ?? 0)}`)
-    .join(", ");
+  const summary = series.map((s) => `${s.label} ${format(s.values.at(-1) ?? 0)}`).join(", ");
 
   return (
     <figure className="card chart-card" data-testid={testId} style={{ margin: 0 }}>
@@ -127,13 +125,7 @@ export const LineChart = memo(function LineChart(props: LineChartProps) {
             ))}
             {hasData &&
               timeTicks(fromMs, latestTime, stepMs).map((t) => (
-                <text
-                  key={t}
-                  className="axis-label"
-                  x={x(t)}
-                  y={height - 5}
-                  textAnchor="middle"
-                >
+                <text key={t} className="axis-label" x={x(t)} y={height - 5} textAnchor="middle">
                   {formatClock(t)}
                 </text>
               ))}
@@ -170,9 +162,7 @@ export const LineChart = memo(function LineChart(props: LineChartProps) {
         {hoverIndex !== undefined && hoverX !== undefined && (
           <div
             className="chart-tooltip"
-            style={
-              hoverX > width / 2 ? { right: width - hoverX + 8 } : { left: hoverX + 8 }
-            }
+            style={hoverX > width / 2 ? { right: width - hoverX + 8 } : { left: hoverX + 8 }}
           >
             <div className="muted">{formatClock(times[hoverIndex] ?? 0)}</div>
             {series.map((s) => (

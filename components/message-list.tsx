@@ -33,7 +33,8 @@ export function MessageList({ messages, count, selected, onSelect }: MessageList
   function onScroll() {
     const element = scrollRef.current;
     if (element === null) return;
-    const atBottom = element.scrollHeight - element.scrollTop - element.clientHeight < rowHeight * 1.5;
+    const atBottom =
+      element.scrollHeight - element.scrollTop - element.clientHeight < rowHeight * 1.5;
     if (atBottom !== follow) setFollow(atBottom);
   }
 

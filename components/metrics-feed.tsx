@@ -53,17 +53,18 @@ export class MetricsFeed {
       onState: (state) => this.publish({ ...this.view, state }),
       run: async (signal, markLive) => {
         let first = true;
-        for await (const snapshot of client.watchMetrics(
-          { historyPoints },
-          { signal },
-        )) {
+        for await (const snapshot of client.watchMetrics({ historyPoints }, { signal })) {
           const series = first ? new Map<string, MetricsPoint[]>() : new Map(this.view.series);
           for (const s of snapshot.series) {
             const previous = first ? [] : (series.get(s.source) ?? []);
             const merged = previous.concat(s.points);
-            series.set(s.source, merged.length > historyPoints ? merged.slice(-historyPoints) : merged);
+            series.set(
+              s.source,
+              merged.length > historyPoints ? merged.slice(-historyPoints) : merged,
+            );
           }
-          const methods = snapshot.methods.length > 0 || first ? snapshot.methods : this.view.methods;
+          const methods =
+            snapshot.methods.length > 0 || first ? snapshot.methods : this.view.methods;
           first = false;
           this.publish({ series, methods, state: { kind: "live" } });
           markLive();

@@ -3,7 +3,7 @@ import { describe, expect, it } from "vitest";
 import {
   HealthStatus,
   ListServicesResponseSchema,
-  ServiceSummarySchema,
+  type ServiceSummarySchema,
 } from "../gen/agentplatform/v1/console_pb";
 import { departedAtMs, emptyMemory, rememberView } from "./registry-memory";
 

@@ -40,7 +40,10 @@ describe("schema form model", () => {
     expect(parseScalarInput(ScalarType.INT32, "1.5")).toMatchObject({ ok: false });
     expect(parseScalarInput(ScalarType.DOUBLE, "2.5")).toEqual({ ok: true, value: 2.5 });
     expect(parseScalarInput(ScalarType.STRING, "")).toEqual({ ok: true, value: undefined });
-    expect(parseScalarInput(ScalarType.STRING, "  spaced ")).toEqual({ ok: true, value: "  spaced " });
+    expect(parseScalarInput(ScalarType.STRING, "  spaced ")).toEqual({
+      ok: true,
+      value: "  spaced ",
+    });
   });
 
   it("builds a request with a map and a repeated field that the schema accepts", () => {

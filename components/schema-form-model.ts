@@ -78,7 +78,10 @@ export function isNumeric(scalar: ScalarType): boolean {
  * Reads what an operator typed into a scalar input as its protobuf JSON value. Empty input means
  * "unset" (undefined). 64-bit integers stay strings, as protobuf JSON writes them.
  */
-export function parseScalarInput(scalar: ScalarType, raw: string): ParseResult<JsonValue | undefined> {
+export function parseScalarInput(
+  scalar: ScalarType,
+  raw: string,
+): ParseResult<JsonValue | undefined> {
   const text = raw.trim();
   if (scalar === ScalarType.STRING) return { ok: true, value: raw === "" ? undefined : raw };
   if (text === "") return { ok: true, value: undefined };
@@ -93,7 +96,8 @@ export function parseScalarInput(scalar: ScalarType, raw: string): ParseResult<J
   }
   if (integer32.has(scalar) || integer64.has(scalar)) {
     if (!/^-?\d+$/.test(text)) return { ok: false, error: "must be a whole number" };
-    if (unsigned.has(scalar) && text.startsWith("-")) return { ok: false, error: "must not be negative" };
+    if (unsigned.has(scalar) && text.startsWith("-"))
+      return { ok: false, error: "must not be negative" };
     const big = BigInt(text);
     const bits = integer32.has(scalar) ? 32n : 64n;
     const min = unsigned.has(scalar) ? 0n : -(2n ** (bits - 1n));
@@ -129,7 +133,10 @@ export function parseRequestText(desc: DescMessage, text: string): ParseResult<J
   try {
     parsed = text.trim() === "" ? {} : JSON.parse(text);
   } catch (cause) {
-    return { ok: false, error: `Not JSON: ${cause instanceof Error ? cause.message : String(cause)}` };
+    return {
+      ok: false,
+      error: `Not JSON: ${cause instanceof Error ? cause.message : String(cause)}`,
+    };
   }
   if (parsed === null || typeof parsed !== "object" || Array.isArray(parsed)) {
     return { ok: false, error: `${desc.name} must be a JSON object` };
@@ -140,7 +147,11 @@ export function parseRequestText(desc: DescMessage, text: string): ParseResult<J
 }
 
 /** Returns a copy with one field set, or removed when the value is undefined. */
-export function setField(object: JsonObject, field: DescField, value: JsonValue | undefined): JsonObject {
+export function setField(
+  object: JsonObject,
+  field: DescField,
+  value: JsonValue | undefined,
+): JsonObject {
   const next: JsonObject = { ...object };
   // The JSON editor may have used the proto name; the form writes the JSON name only.
   delete next[field.name];
@@ -156,7 +167,12 @@ export function getField(object: JsonObject, field: DescField): JsonValue | unde
 
 /** An empty list item or map value of the field's element type, for "Add" buttons. */
 export function emptyElement(field: DescField): JsonValue {
-  const kind = field.fieldKind === "list" ? field.listKind : field.fieldKind === "map" ? field.mapKind : "scalar";
+  const kind =
+    field.fieldKind === "list"
+      ? field.listKind
+      : field.fieldKind === "map"
+        ? field.mapKind
+        : "scalar";
   if (kind === "message") return {};
   if (kind === "enum") {
     const first = field.enum?.values[0];

@@ -160,7 +160,11 @@ function FieldEditor({
                 <p className="muted">Nested too deep for the form: use the JSON editor.</p>
               )}
               <div>
-                <button type="button" className="button small ghost" onClick={() => onChange(undefined)}>
+                <button
+                  type="button"
+                  className="button small ghost"
+                  onClick={() => onChange(undefined)}
+                >
                   Clear {field.name}
                 </button>
               </div>
@@ -170,9 +174,20 @@ function FieldEditor({
       );
     }
     case "list":
-      return <ListEditor field={field} value={value} onChange={onChange} path={path} depth={depth} hint={hint} />;
+      return (
+        <ListEditor
+          field={field}
+          value={value}
+          onChange={onChange}
+          path={path}
+          depth={depth}
+          hint={hint}
+        />
+      );
     case "map":
-      return <MapEditor field={field} value={value} onChange={onChange} path={path} depth={depth} />;
+      return (
+        <MapEditor field={field} value={value} onChange={onChange} path={path} depth={depth} />
+      );
   }
 }
 
@@ -277,7 +292,11 @@ function EnumSelect({
   label?: string;
 }) {
   const current =
-    typeof value === "number" ? (desc.values.find((v) => v.number === value)?.name ?? "") : typeof value === "string" ? value : "";
+    typeof value === "number"
+      ? (desc.values.find((v) => v.number === value)?.name ?? "")
+      : typeof value === "string"
+        ? value
+        : "";
   return (
     <select
       id={id}
@@ -371,7 +390,9 @@ function ListEditor({
           <ElementEditor
             field={field}
             value={item}
-            onChange={(v) => set(items.map((old, j) => (j === i ? (v ?? emptyElement(field)) : old)))}
+            onChange={(v) =>
+              set(items.map((old, j) => (j === i ? (v ?? emptyElement(field)) : old)))
+            }
             label={`${field.name} item ${i + 1}`}
             path={`${path}-${i}`}
             depth={depth}
@@ -387,7 +408,11 @@ function ListEditor({
         </div>
       ))}
       <div>
-        <button type="button" className="button small" onClick={() => set([...items, emptyElement(field)])}>
+        <button
+          type="button"
+          className="button small"
+          onClick={() => set([...items, emptyElement(field)])}
+        >
           <Icon name="plus" size={14} /> Add item
         </button>
       </div>
@@ -416,7 +441,8 @@ function MapEditor({
   const [seen, setSeen] = useState(external);
   if (external !== seen) {
     setSeen(external);
-    if (external !== JSON.stringify(toObject(rows))) setRows(isObject(value) ? Object.entries(value) : []);
+    if (external !== JSON.stringify(toObject(rows)))
+      setRows(isObject(value) ? Object.entries(value) : []);
   }
 
   function commit(next: Array<[string, JsonValue]>) {
@@ -448,7 +474,9 @@ function MapEditor({
           <ElementEditor
             field={field}
             value={item}
-            onChange={(v) => commit(rows.map((r, j) => (j === i ? [r[0], v ?? emptyElement(field)] : r)))}
+            onChange={(v) =>
+              commit(rows.map((r, j) => (j === i ? [r[0], v ?? emptyElement(field)] : r)))
+            }
             label={`${field.name} value ${i + 1}`}
             path={`${path}-${i}`}
             depth={depth}

@@ -27,10 +27,7 @@ export interface KindSummary {
   tone: Tone;
 }
 
-export function summariseKind(
-  services: readonly ServiceSummary[],
-  kind: ServiceKind,
-): KindSummary {
+export function summariseKind(services: readonly ServiceSummary[], kind: ServiceKind): KindSummary {
   const ofKind = services.filter((s) => (s.kind || "other") === kind);
   let instances = 0;
   let instancesPassing = 0;
@@ -41,9 +38,7 @@ export function summariseKind(
     instances += service.instances.length;
     const passing = service.instances.filter((i) => i.status === HealthStatus.PASSING).length;
     instancesPassing += passing;
-    instancesCritical += service.instances.filter(
-      (i) => i.status === HealthStatus.CRITICAL,
-    ).length;
+    instancesCritical += service.instances.filter((i) => i.status === HealthStatus.CRITICAL).length;
     if (passing > 0 && passing === service.instances.length) servicesPassing++;
     if (passing === 0) anyServiceDown = true;
   }
@@ -113,7 +108,11 @@ export function matchesFilter(
   if (status !== undefined && healthLabel(service.status) !== status) return false;
   const q = text.trim().toLowerCase();
   if (q === "") return true;
-  return [service.name, service.clientId, service.description, ...service.capabilities, ...service.tags]
-    .some((field) => field.toLowerCase().includes(q));
+  return [
+    service.name,
+    service.clientId,
+    service.description,
+    ...service.capabilities,
+    ...service.tags,
+  ].some((field) => field.toLowerCase().includes(q));
 }
-

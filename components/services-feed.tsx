@@ -3,7 +3,15 @@
 import { createClient } from "@connectrpc/connect";
 import { createConnectQueryKey, useQuery, useTransport } from "@connectrpc/connect-query";
 import { useQueryClient } from "@tanstack/react-query";
-import { createContext, type ReactNode, useContext, useEffect, useMemo, useRef, useState } from "react";
+import {
+  createContext,
+  type ReactNode,
+  useContext,
+  useEffect,
+  useMemo,
+  useRef,
+  useState,
+} from "react";
 import { ConsoleService, type ListServicesResponse } from "../gen/agentplatform/v1/console_pb";
 import { emptyMemory, type RegistryMemory, rememberView } from "./registry-memory";
 import { type FeedState, keepStreaming } from "./stream-reconnect";

@@ -3,11 +3,7 @@
 import type { ConnectError } from "@connectrpc/connect";
 import { useQuery } from "@connectrpc/connect-query";
 import { createContext, useContext } from "react";
-import {
-  ConsoleService,
-  type GetSessionResponse,
-  Role,
-} from "../gen/agentplatform/v1/console_pb";
+import { ConsoleService, type GetSessionResponse, Role } from "../gen/agentplatform/v1/console_pb";
 
 export interface SessionState {
   session: GetSessionResponse | undefined;

@@ -8,7 +8,7 @@ import {
   waitRoutable,
 } from "../router/test-support/cluster";
 import { type EchoBackend, startEchoBackend } from "../router/test-support/echo-backend";
-import { failures, sleep, startLoad, until } from "./fixtures/grpc-load";
+import { failureSummary, failures, sleep, startLoad, until } from "./fixtures/grpc-load";
 import { type RunningHaproxy, startLoopbackHaproxy } from "./fixtures/haproxy";
 import { type Child, freePorts, startTsChild } from "./fixtures/processes";
 
@@ -69,7 +69,8 @@ describe("HAProxy TCP front door (haproxy/haproxy.cfg)", () => {
     );
     await sleep(1000);
     const records = await load.stop();
-    expect(failures(records)).toEqual([]);
+    console.log("DBG drain", records.length, failureSummary(records), performance.now() - exitedAt);
+    expect(failureSummary(records)).toBe("0 failed");
     expect(records.filter((r) => r.start > exitedAt).length).toBeGreaterThan(50);
   });
 
@@ -88,6 +89,7 @@ describe("HAProxy TCP front door (haproxy/haproxy.cfg)", () => {
     const records = await load.stop();
 
     const failed = failures(records);
+    console.log("DBG kill", records.length, failureSummary(records), downAt - killedAt, failed.map((f) => Math.round(f.end - killedAt)));
     // The check (inter 2s, fall 2) needs two failed probes: DOWN within about 4 s of the kill.
     expect(downAt - killedAt).toBeLessThan(6000);
     // Calls on the connections the kill broke fail; new connections are redispatched at once.
@@ -98,6 +100,6 @@ describe("HAProxy TCP front door (haproxy/haproxy.cfg)", () => {
     }
     const afterDown = records.filter((r) => r.start > downAt);
     expect(afterDown.length).toBeGreaterThan(50);
-    expect(failures(afterDown)).toEqual([]);
+    expect(failureSummary(afterDown)).toBe("0 failed");
   });
 });

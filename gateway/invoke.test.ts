@@ -1,4 +1,5 @@
 import { Code, ConnectError, createClient } from "@connectrpc/connect";
+import { createGrpcTransport } from "@connectrpc/connect-node";
 import { createConnectTransport, createGrpcWebTransport } from "@connectrpc/connect-web";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ConsoleService, type InvokeEvent } from "../gen/agentplatform/v1/console_pb";
@@ -167,5 +168,16 @@ describe("platform services on the browser endpoint", () => {
       }
       expect(steps).toEqual([0, 1]);
     }
+  });
+
+  it("runs the gRPC front door beside the browser endpoint for unmodified gRPC clients", async () => {
+    const frontDoor = cluster.gateway.frontDoor;
+    expect(frontDoor).toBeDefined();
+    const agents = createClient(
+      AgentService,
+      createGrpcTransport({ baseUrl: `http://${frontDoor?.address}` }),
+    );
+    const res = await agents.executeTask({ agentId: "echo-agent", input: "front door" });
+    expect(res.output).toBe("echo: front door");
   });
 });

@@ -92,9 +92,11 @@ export async function* invoke(
   ctx: HandlerContext,
   options: InvokeOptions,
 ): AsyncGenerator<InvokeEventInit> {
+  const note: AuditNote | undefined = ctx.values.get(auditNoteKey);
+  // Even a run that names no real method is recorded as what was asked for.
+  if (note && req.method.trim() !== "") note.method = req.method.trim();
   const method = findMethod(req.method);
   const path = `/${method.parent.typeName}/${method.name}`;
-  const note: AuditNote | undefined = ctx.values.get(auditNoteKey);
   if (note) note.method = path;
   if (!isUnary(method) && !isServerStreaming(method)) {
     throw new ConnectError(

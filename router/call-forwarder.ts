@@ -52,10 +52,15 @@ export function createCallForwarder(deps: CallForwarderDeps): RawRequestHandler 
   const { directory, balancer, pool, budget, recorder, logger } = deps;
   const maxHops = deps.maxHops ?? 8;
 
-  const record = (method: string, service: string, result: ForwardResult | undefined, extra: {
-    code: number;
-    durationMs: number;
-  }) => {
+  const record = (
+    method: string,
+    service: string,
+    result: ForwardResult | undefined,
+    extra: {
+      code: number;
+      durationMs: number;
+    },
+  ) => {
     recorder?.record({
       method,
       service,
@@ -161,7 +166,10 @@ export function createCallForwarder(deps: CallForwarderDeps): RawRequestHandler 
     } catch (err) {
       const error = ConnectError.from(err);
       if (error.code === Code.Canceled) {
-        record(path, "", undefined, { code: Code.Canceled, durationMs: performance.now() - startedAt });
+        record(path, "", undefined, {
+          code: Code.Canceled,
+          durationMs: performance.now() - startedAt,
+        });
         return;
       }
       return refuse(res, path, "", startedAt, error);
@@ -173,7 +181,10 @@ export function createCallForwarder(deps: CallForwarderDeps): RawRequestHandler 
       if (encoding !== "gzip") {
         const error =
           encoding === "identity"
-            ? new ConnectError("message flagged compressed without grpc-encoding", Code.InvalidArgument)
+            ? new ConnectError(
+                "message flagged compressed without grpc-encoding",
+                Code.InvalidArgument,
+              )
             : new ConnectError(`grpc-encoding "${encoding}" is not supported`, Code.Unimplemented);
         return refuse(res, path, "", startedAt, error);
       }

@@ -60,7 +60,10 @@ describe("router failover", () => {
     await waitRoutable(router.address);
     const client = createClient(AgentService, grpcTransport(router.address));
     const load = steadyLoad(6, async (i) => {
-      const res = await client.executeTask({ agentId: "echo-agent", input: `${i}` }, { timeoutMs: 5000 });
+      const res = await client.executeTask(
+        { agentId: "echo-agent", input: `${i}` },
+        { timeoutMs: 5000 },
+      );
       if (res.output !== `Echo: ${i}`) throw new Error(`wrong answer ${res.output}`);
     });
     await eventually(async () => expect(load.ok()).toBeGreaterThan(150));

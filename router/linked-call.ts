@@ -64,14 +64,19 @@ export async function serveLinkedCall(call: LinkedCall): Promise<LinkedCallResul
   const ctx = {
     signal: abort.signal,
     deadlineMs:
-      call.deadlineAt === undefined ? undefined : Date.now() + (call.deadlineAt - performance.now()),
+      call.deadlineAt === undefined
+        ? undefined
+        : Date.now() + (call.deadlineAt - performance.now()),
   };
   let messages = 0;
   let firstMessageMs: number | undefined;
   const send = async (message: TaskResponse) => {
     if (abort.signal.aborted) throw abort.signal.reason;
     if (!down.headersSent) {
-      down.respond({ ":status": 200, "content-type": "application/grpc" }, { waitForTrailers: true });
+      down.respond(
+        { ":status": 200, "content-type": "application/grpc" },
+        { waitForTrailers: true },
+      );
     }
     firstMessageMs ??= performance.now() - startedAt;
     messages++;

@@ -150,9 +150,14 @@ describe("router forwarding", () => {
     const client = createClient(AgentService, grpcTransport(router.address));
     const aborted = echo.nextAbort();
     const started = performance.now();
-    const code = await codeOf(client.executeTask({ agentId: "echo-agent", input: "hang" }, {
-      timeoutMs: 400,
-    }));
+    const code = await codeOf(
+      client.executeTask(
+        { agentId: "echo-agent", input: "hang" },
+        {
+          timeoutMs: 400,
+        },
+      ),
+    );
     const elapsed = performance.now() - started;
     expect(code).toBe(Code.DeadlineExceeded);
     expect(elapsed).toBeGreaterThanOrEqual(350);

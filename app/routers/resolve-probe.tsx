@@ -1,15 +1,14 @@
 "use client";
 // The resolve probe: client id -> registry service -> healthy endpoints -> the instance a router would pick.
-import { skipToken } from "@connectrpc/connect-query";
-import { useQuery } from "@connectrpc/connect-query";
+import { skipToken, useQuery } from "@connectrpc/connect-query";
 import { useSearchParams } from "next/navigation";
 import { type FormEvent, useId, useState } from "react";
-import { ConsoleService, HealthStatus } from "../../gen/agentplatform/v1/console_pb";
 import { Icon } from "../../components/icons";
 import { useServices } from "../../components/services-feed";
 import { ErrorState, LoadingState } from "../../components/state-views";
 import { StatusBadge } from "../../components/status-badge";
 import { useSetSearchParams } from "../../components/use-search-param";
+import { ConsoleService, HealthStatus } from "../../gen/agentplatform/v1/console_pb";
 
 export function ResolveProbe() {
   const params = useSearchParams();
@@ -110,7 +109,8 @@ export function ResolveProbe() {
               <li>
                 <span className="step-dot" aria-hidden="true" />
                 <div className="step-label">
-                  Registry instances ({data.registryInstances.filter((i) => i.status === HealthStatus.PASSING).length}{" "}
+                  Registry instances (
+                  {data.registryInstances.filter((i) => i.status === HealthStatus.PASSING).length}{" "}
                   healthy of {data.registryInstances.length})
                 </div>
                 <div className="endpoint-list" style={{ marginTop: 4 }}>
@@ -177,4 +177,3 @@ export function ResolveProbe() {
     </section>
   );
 }
-

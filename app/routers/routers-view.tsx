@@ -2,11 +2,6 @@
 // Routers: each instance with live charts, its cache compared with the registry, and the resolve probe.
 import { useQuery } from "@connectrpc/connect-query";
 import { useMemo } from "react";
-import {
-  ConsoleService,
-  type MetricsPoint,
-  type RouterView,
-} from "../../gen/agentplatform/v1/console_pb";
 import { formatAgo, formatDuration, formatMs, formatRate } from "../../components/format";
 import { goldenSeries } from "../../components/golden-charts";
 import { healthLabel } from "../../components/health";
@@ -15,6 +10,11 @@ import { useMetrics } from "../../components/metrics-feed";
 import { EmptyState, ErrorState, LoadingState } from "../../components/state-views";
 import { StatusBadge } from "../../components/status-badge";
 import { useNow } from "../../components/use-now";
+import {
+  ConsoleService,
+  type MetricsPoint,
+  type RouterView,
+} from "../../gen/agentplatform/v1/console_pb";
 import { ResolveProbe } from "./resolve-probe";
 
 export function routerIdOf(view: RouterView): string {
@@ -114,11 +114,19 @@ function RouterCard({
           </p>
         )}
         {stats !== undefined && (
-          <dl className="kv" style={{ gridTemplateColumns: "repeat(auto-fill, minmax(120px, max-content) minmax(60px, 1fr))" }}>
+          <dl
+            className="kv"
+            style={{
+              gridTemplateColumns:
+                "repeat(auto-fill, minmax(120px, max-content) minmax(60px, 1fr))",
+            }}
+          >
             <dt>Version</dt>
             <dd>{stats.version || "–"}</dd>
             <dt>Uptime</dt>
-            <dd>{stats.startedAtMs > 0n ? formatDuration(now - Number(stats.startedAtMs)) : "–"}</dd>
+            <dd>
+              {stats.startedAtMs > 0n ? formatDuration(now - Number(stats.startedAtMs)) : "–"}
+            </dd>
             <dt>In flight</dt>
             <dd>{stats.inFlight}</dd>
             <dt>Calls</dt>
@@ -161,9 +169,15 @@ function RouterCard({
                   <tr>
                     <th scope="col">Service</th>
                     <th scope="col">Address</th>
-                    <th scope="col" className="num">Req/s</th>
-                    <th scope="col" className="num">p99</th>
-                    <th scope="col" className="num">In flight</th>
+                    <th scope="col" className="num">
+                      Req/s
+                    </th>
+                    <th scope="col" className="num">
+                      p99
+                    </th>
+                    <th scope="col" className="num">
+                      In flight
+                    </th>
                     <th scope="col">State</th>
                   </tr>
                 </thead>
@@ -257,7 +271,11 @@ function CacheTable({ view, now }: { view: RouterView; now: number }) {
                             <span
                               key={e.instanceId || address}
                               className={`endpoint${isStale ? " stale" : ""}`}
-                              title={isStale ? "The registry no longer lists this instance" : e.instanceId}
+                              title={
+                                isStale
+                                  ? "The registry no longer lists this instance"
+                                  : e.instanceId
+                              }
                             >
                               {address}
                               {e.ejected && " (ejected)"}

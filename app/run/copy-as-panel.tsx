@@ -12,8 +12,16 @@ import { Icon } from "../../components/icons";
 
 const formats = [
   { id: "curl", label: "curl", note: "Connect protocol against the gateway's browser endpoint." },
-  { id: "buf", label: "buf curl", note: "gRPC against the front door; run from the repository root." },
-  { id: "grpcurl", label: "grpcurl", note: "gRPC against the front door; run from the repository root." },
+  {
+    id: "buf",
+    label: "buf curl",
+    note: "gRPC against the front door; run from the repository root.",
+  },
+  {
+    id: "grpcurl",
+    label: "grpcurl",
+    note: "gRPC against the front door; run from the repository root.",
+  },
 ] as const;
 
 type Format = (typeof formats)[number]["id"];
@@ -49,7 +57,12 @@ export function CopyAsPanel({ spec }: { spec: CallSpec }) {
           <Icon name="copy" size={14} /> {copied === format ? "Copied" : "Copy"}
         </button>
       </div>
-      <div className="tabs" role="tablist" aria-label="Command format" style={{ padding: "0 10px" }}>
+      <div
+        className="tabs"
+        role="tablist"
+        aria-label="Command format"
+        style={{ padding: "0 10px" }}
+      >
         {formats.map((f) => (
           <button
             key={f.id}

@@ -11,11 +11,15 @@ export function MetadataEditor({
   rows: Array<[string, string]>;
   onChange: (rows: Array<[string, string]>) => void;
 }) {
-  const invalid = rows.filter(([k]) => k !== "" && (!/^[a-z0-9_.-]+$/i.test(k) || reserved.test(k)));
+  const invalid = rows.filter(
+    ([k]) => k !== "" && (!/^[a-z0-9_.-]+$/i.test(k) || reserved.test(k)),
+  );
   return (
     <fieldset className="schema-group" data-testid="metadata-editor">
       <legend>Metadata</legend>
-      {rows.length === 0 && <span className="field-hint">No metadata. Keys are lower-case header names.</span>}
+      {rows.length === 0 && (
+        <span className="field-hint">No metadata. Keys are lower-case header names.</span>
+      )}
       {rows.map(([key, value], i) => (
         // biome-ignore lint/suspicious/noArrayIndexKey: rows are identified by position while keys are edited.
         <div key={i} className="pair-row">
@@ -24,7 +28,9 @@ export function MetadataEditor({
             aria-label={`Metadata key ${i + 1}`}
             placeholder="x-request-id"
             value={key}
-            onChange={(e) => onChange(rows.map((r, j) => (j === i ? [e.target.value.toLowerCase(), r[1]] : r)))}
+            onChange={(e) =>
+              onChange(rows.map((r, j) => (j === i ? [e.target.value.toLowerCase(), r[1]] : r)))
+            }
             aria-invalid={invalid.some(([k]) => k === key)}
           />
           <input
@@ -46,11 +52,16 @@ export function MetadataEditor({
       ))}
       {invalid.length > 0 && (
         <span className="inline-error">
-          {invalid.map(([k]) => k).join(", ")}: reserved or not a valid header name; the gateway drops it.
+          {invalid.map(([k]) => k).join(", ")}: reserved or not a valid header name; the gateway
+          drops it.
         </span>
       )}
       <div>
-        <button type="button" className="button small" onClick={() => onChange([...rows, ["", ""]])}>
+        <button
+          type="button"
+          className="button small"
+          onClick={() => onChange([...rows, ["", ""]])}
+        >
           <Icon name="plus" size={14} /> Add metadata
         </button>
       </div>

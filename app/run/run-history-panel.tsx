@@ -34,7 +34,9 @@ export function RunHistoryPanel({ onRestore }: { onRestore: (entry: RunHistoryEn
                 onClick={() => onRestore(entry)}
                 data-testid="history-item"
               >
-                <span className={`badge ${entry.code === "OK" ? "tone-ok" : "tone-bad"}`}>{entry.code}</span>
+                <span className={`badge ${entry.code === "OK" ? "tone-ok" : "tone-bad"}`}>
+                  {entry.code}
+                </span>
                 <span className="truncate" style={{ flex: 1 }}>
                   <strong>{entry.method.split("/").at(-1)}</strong>{" "}
                   <span className="muted mono">{entry.target}</span>

@@ -19,7 +19,8 @@ export function RunResult({ invoke, streaming }: { invoke: InvokeState; streamin
   const count = useMessageCount(invoke.count);
   const [selection, setSelection] = useState<{ runId: string; index: number } | undefined>();
   // A selection belongs to one call: a new call starts with nothing selected.
-  const selected = selection !== undefined && selection.runId === run?.id ? selection.index : undefined;
+  const selected =
+    selection !== undefined && selection.runId === run?.id ? selection.index : undefined;
   const setSelected = (index: number) => {
     if (run !== undefined) setSelection({ runId: run.id, index });
   };
@@ -62,7 +63,9 @@ export function RunResult({ invoke, streaming }: { invoke: InvokeState; streamin
         <span className="muted nowrap" data-testid="message-count">
           {count} {count === 1 ? "message" : "messages"}
         </span>
-        {outcome !== undefined && <span className="muted nowrap">{formatMs(outcome.elapsedMs)}</span>}
+        {outcome !== undefined && (
+          <span className="muted nowrap">{formatMs(outcome.elapsedMs)}</span>
+        )}
         {run.router !== "" && <span className="chip">via {run.router}</span>}
         {running && (
           <button type="button" className="button small danger" onClick={invoke.cancel}>
@@ -80,7 +83,12 @@ export function RunResult({ invoke, streaming }: { invoke: InvokeState; streamin
       )}
       {showList ? (
         <>
-          <MessageList messages={run.messages} count={count} selected={selected} onSelect={setSelected} />
+          <MessageList
+            messages={run.messages}
+            count={count}
+            selected={selected}
+            onSelect={setSelected}
+          />
           {selectedMessage !== undefined && (
             <div className="card-body section">
               <div className="section-header">

@@ -6,6 +6,7 @@ import { useSearchParams } from "next/navigation";
 import { type KeyboardEvent, useCallback, useEffect, useId, useMemo, useState } from "react";
 import { Icon } from "../../components/icons";
 import { type InvokeRun, useInvoke } from "../../components/invoke-session";
+import { useLocalList } from "../../components/local-list";
 import {
   findMethod,
   methodsForKind,
@@ -13,7 +14,6 @@ import {
   parseTargetKind,
   type TargetKind,
 } from "../../components/platform-methods";
-import { useLocalList } from "../../components/local-list";
 import { runHistory } from "../../components/run-history";
 import { SchemaForm } from "../../components/schema-form";
 import { canonicalJson, parseRequestText } from "../../components/schema-form-model";
@@ -358,7 +358,9 @@ export function RunView() {
                   data-testid="run-deadline"
                 />
                 {!deadlineValid && (
-                  <span className="inline-error">A whole number of milliseconds, at most one hour.</span>
+                  <span className="inline-error">
+                    A whole number of milliseconds, at most one hour.
+                  </span>
                 )}
               </div>
               <div className="form-actions">

@@ -3,7 +3,6 @@
 import Link from "next/link";
 import { useSearchParams } from "next/navigation";
 import { useId, useState } from "react";
-import type { ServiceSummary } from "../../gen/agentplatform/v1/console_pb";
 import {
   healthFilterValues,
   healthLabel,
@@ -21,6 +20,7 @@ import { useServices } from "../../components/services-feed";
 import { EmptyState, ErrorState, LoadingState } from "../../components/state-views";
 import { StatusBadge } from "../../components/status-badge";
 import { useSetSearchParams } from "../../components/use-search-param";
+import type { ServiceSummary } from "../../gen/agentplatform/v1/console_pb";
 
 export function ServicesView() {
   const params = useSearchParams();
@@ -34,7 +34,9 @@ export function ServicesView() {
   const all = services.data?.services ?? [];
   const shown = all
     .filter((s) => matchesFilter(s, kind, status, text))
-    .sort((a, b) => healthSeverity(a.status) - healthSeverity(b.status) || a.name.localeCompare(b.name));
+    .sort(
+      (a, b) => healthSeverity(a.status) - healthSeverity(b.status) || a.name.localeCompare(b.name),
+    );
   const groups = serviceKinds
     .map((k) => ({ kind: k, services: shown.filter((s) => (s.kind || "other") === k) }))
     .filter((g) => g.services.length > 0);
@@ -98,10 +100,14 @@ export function ServicesView() {
           {all.length === 0 ? (
             "Start a service with a registry address (CONSUL_HTTP_ADDR) and it appears here."
           ) : (
-            <button type="button" className="button small" onClick={() => {
+            <button
+              type="button"
+              className="button small"
+              onClick={() => {
                 setText("");
                 setParams({ q: undefined, kind: undefined, status: undefined });
-              }}>
+              }}
+            >
               Clear filters
             </button>
           )}

@@ -197,7 +197,8 @@ export function forwardCall(options: ForwardOptions): void {
     endAttempt(code, kind);
     const address = currentAddress ?? "";
     current = undefined;
-    const remaining = deadlineAt === undefined ? Number.POSITIVE_INFINITY : deadlineAt - performance.now();
+    const remaining =
+      deadlineAt === undefined ? Number.POSITIVE_INFINITY : deadlineAt - performance.now();
     if (
       replay !== undefined &&
       attempts < maxAttempts &&
@@ -267,7 +268,11 @@ export function forwardCall(options: ForwardOptions): void {
       attempt = pool.open(address, headers);
     } catch (err) {
       current = undefined;
-      attemptFailed("connect", Code.Unavailable, `cannot open a stream to ${address}: ${String(err)}`);
+      attemptFailed(
+        "connect",
+        Code.Unavailable,
+        `cannot open a stream to ${address}: ${String(err)}`,
+      );
       return;
     }
     current = attempt;
@@ -366,7 +371,11 @@ export function forwardCall(options: ForwardOptions): void {
         attemptFailed("refused", Code.Unavailable, `upstream ${address} refused the call`);
       } else if (committed) {
         endAttempt(Code.Unavailable, "reset");
-        endWithStatus(res, Code.Unavailable, `upstream ${address} reset the call (code ${up.rstCode})`);
+        endWithStatus(
+          res,
+          Code.Unavailable,
+          `upstream ${address} reset the call (code ${up.rstCode})`,
+        );
         finish(Code.Unavailable, "upstream reset the call");
       } else {
         attemptFailed(

@@ -5,7 +5,7 @@ export class WireFormatError extends Error {
   override readonly name = "WireFormatError";
 }
 
-const enum WireType {
+enum WireType {
   Varint = 0,
   Fixed64 = 1,
   LengthDelimited = 2,

@@ -102,25 +102,28 @@ export function createUpstreamPool(options: UpstreamPoolOptions): UpstreamPool {
       clearInterval(timer);
       remove(address, pooled);
     });
-    const timer = setInterval(() => {
-      if (session.destroyed || session.closed) return;
-      if (pooled.active === 0 && Date.now() - pooled.idleSince > idleSessionMs) {
-        remove(address, pooled);
-        session.close();
-        return;
-      }
-      if (pingIntervalMs <= 0 || !pooled.connected) return;
-      const watchdog = setTimeout(() => {
-        log.warn("upstream did not answer PING, dropping session", { address });
-        session.destroy();
-      }, pingTimeoutMs);
-      watchdog.unref();
-      try {
-        session.ping(() => clearTimeout(watchdog));
-      } catch {
-        clearTimeout(watchdog);
-      }
-    }, Math.min(pingIntervalMs > 0 ? pingIntervalMs : idleSessionMs, idleSessionMs));
+    const timer = setInterval(
+      () => {
+        if (session.destroyed || session.closed) return;
+        if (pooled.active === 0 && Date.now() - pooled.idleSince > idleSessionMs) {
+          remove(address, pooled);
+          session.close();
+          return;
+        }
+        if (pingIntervalMs <= 0 || !pooled.connected) return;
+        const watchdog = setTimeout(() => {
+          log.warn("upstream did not answer PING, dropping session", { address });
+          session.destroy();
+        }, pingTimeoutMs);
+        watchdog.unref();
+        try {
+          session.ping(() => clearTimeout(watchdog));
+        } catch {
+          clearTimeout(watchdog);
+        }
+      },
+      Math.min(pingIntervalMs > 0 ? pingIntervalMs : idleSessionMs, idleSessionMs),
+    );
     timer.unref();
     session.unref();
     return pooled;

@@ -112,7 +112,14 @@ describe("embedded registry: registration and queries", () => {
       ((await (await fetch(`${base}/v1/health/checks/r`)).json()) as HealthCheckEntry[]).map(
         (c) => c.CheckID,
       );
-    await consul.register({ ID: "r", Name: "r", Checks: [{ ...ttl, CheckID: "a" }, { ...ttl, CheckID: "b" }] });
+    await consul.register({
+      ID: "r",
+      Name: "r",
+      Checks: [
+        { ...ttl, CheckID: "a" },
+        { ...ttl, CheckID: "b" },
+      ],
+    });
     const onlyA = JSON.stringify({ ID: "r", Name: "r", Check: { ...ttl, CheckID: "a" } });
     await put("/v1/agent/service/register", onlyA);
     expect(await checkIds()).toEqual(["a", "b"]);
@@ -232,6 +239,7 @@ describe("embedded registry: bad input", () => {
     });
     expect((await fetch(`${base}/v1/health/state/sleepy`)).status).toBe(400);
     expect((await fetch(`${base}/v1/catalog/services?index=abc`)).status).toBe(400);
+    expect((await fetch(`${base}/v1/health/service/%E0%A4%A`)).status).toBe(400);
     // Nothing half-registered.
     expect(await consul.catalogServices()).toMatchObject({ value: {} });
   });

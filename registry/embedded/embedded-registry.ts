@@ -115,6 +115,14 @@ function readBody(req: http.IncomingMessage, maxBytes: number): Promise<unknown>
   });
 }
 
+function decodePathSegment(segment: string): string {
+  try {
+    return decodeURIComponent(segment);
+  } catch {
+    throw new RegistryHttpError(400, `Invalid URL escape in ${JSON.stringify(segment)}`);
+  }
+}
+
 export async function startEmbeddedRegistry(
   options: EmbeddedRegistryOptions = {},
 ): Promise<EmbeddedRegistry> {
@@ -206,7 +214,7 @@ export async function startEmbeddedRegistry(
         return;
       }
       const result = await route.handle({
-        params: match.slice(1).map((p) => decodeURIComponent(p)),
+        params: match.slice(1).map(decodePathSegment),
         query: url.searchParams,
         body: () => readBody(req, maxBodyBytes),
       });

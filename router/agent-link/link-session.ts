@@ -65,7 +65,8 @@ export function createLinkSession(options: LinkSessionOptions): LinkSession {
   let lastHeardMs = Date.now();
   let closed = false;
 
-  const send = (message: MessageInitShape<typeof RouterMessageSchema>["message"]) => outbound.push(create(RouterMessageSchema, { message }));
+  type Outgoing = NonNullable<MessageInitShape<typeof RouterMessageSchema>["message"]>;
+  const send = (message: Outgoing) => outbound.push(create(RouterMessageSchema, { message } as MessageInitShape<typeof RouterMessageSchema>));
 
   const heartbeat = setInterval(() => {
     const silentMs = Date.now() - lastHeardMs;

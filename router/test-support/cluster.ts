@@ -1,6 +1,6 @@
 // A registry, routers and backends on loopback for router and front-door tests.
 import * as http2 from "node:http2";
-import { Code, ConnectError, createClient, type Transport } from "@connectrpc/connect";
+import { type Code, ConnectError, createClient, type Transport } from "@connectrpc/connect";
 import { createGrpcTransport } from "@connectrpc/connect-node";
 import { AgentService } from "../../gen/agentplatform/v1/platform_pb";
 import { createLogger } from "../../platform/log";

@@ -3,7 +3,6 @@
 import Link from "next/link";
 import { useSearchParams } from "next/navigation";
 import { useEffect } from "react";
-import type { HealthCheck, ServiceInstance, ServiceSummary } from "../../../gen/agentplatform/v1/console_pb";
 import { formatAgo } from "../../../components/format";
 import { healthLabel } from "../../../components/health";
 import { Icon } from "../../../components/icons";
@@ -13,6 +12,11 @@ import { EmptyState, ErrorState, LoadingState } from "../../../components/state-
 import { StatusBadge } from "../../../components/status-badge";
 import { StatusTimelineBar } from "../../../components/status-timeline-bar";
 import { useNow } from "../../../components/use-now";
+import type {
+  HealthCheck,
+  ServiceInstance,
+  ServiceSummary,
+} from "../../../gen/agentplatform/v1/console_pb";
 
 export function ServiceDetailView({ name }: { name: string }) {
   const services = useServices();
@@ -80,7 +84,10 @@ function ServiceDetail({
             </Link>
           )}
           {service.clientId !== "" && (
-            <Link className="button" href={`/routers?probe=${encodeURIComponent(service.clientId)}`}>
+            <Link
+              className="button"
+              href={`/routers?probe=${encodeURIComponent(service.clientId)}`}
+            >
               <Icon name="routers" size={16} /> Trace routing
             </Link>
           )}
