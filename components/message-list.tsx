@@ -44,14 +44,20 @@ export function MessageList({ messages, count, selected, onSelect }: MessageList
         ref={scrollRef}
         className="message-list"
         onScroll={onScroll}
-        role="list"
-        aria-label={`${count} messages received`}
         data-testid="message-list"
         data-count={count}
         // biome-ignore lint/a11y/noNoninteractiveTabindex: the scroll area must be reachable by keyboard.
         tabIndex={0}
       >
-        <div style={{ height: virtualizer.getTotalSize(), position: "relative" }}>
+        <ul
+          aria-label={`${count} messages received`}
+          style={{
+            height: virtualizer.getTotalSize(),
+            position: "relative",
+            margin: 0,
+            padding: 0,
+          }}
+        >
           {virtualizer.getVirtualItems().map((item) => {
             const message = messages[item.index];
             if (message === undefined) return null;
@@ -65,7 +71,7 @@ export function MessageList({ messages, count, selected, onSelect }: MessageList
               />
             );
           })}
-        </div>
+        </ul>
       </div>
       {!follow && count > 0 && (
         <button
@@ -93,7 +99,7 @@ const MessageRow = memo(function MessageRow({
   onSelect: () => void;
 }) {
   return (
-    <div role="listitem" className="message-slot" style={{ top, height: rowHeight }}>
+    <li className="message-slot" style={{ top, height: rowHeight }}>
       <button
         type="button"
         className="message-row"
@@ -107,6 +113,6 @@ const MessageRow = memo(function MessageRow({
         </span>
         <span className="truncate">{message.json}</span>
       </button>
-    </div>
+    </li>
   );
 });

@@ -69,7 +69,6 @@ describe("HAProxy TCP front door (haproxy/haproxy.cfg)", () => {
     );
     await sleep(1000);
     const records = await load.stop();
-    console.log("DBG drain", records.length, failureSummary(records), performance.now() - exitedAt);
     expect(failureSummary(records)).toBe("0 failed");
     expect(records.filter((r) => r.start > exitedAt).length).toBeGreaterThan(50);
   });
@@ -89,7 +88,6 @@ describe("HAProxy TCP front door (haproxy/haproxy.cfg)", () => {
     const records = await load.stop();
 
     const failed = failures(records);
-    console.log("DBG kill", records.length, failureSummary(records), downAt - killedAt, failed.map((f) => Math.round(f.end - killedAt)));
     // The check (inter 2s, fall 2) needs two failed probes: DOWN within about 4 s of the kill.
     expect(downAt - killedAt).toBeLessThan(6000);
     // Calls on the connections the kill broke fail; new connections are redispatched at once.

@@ -147,7 +147,11 @@ describe("routers", () => {
     });
     const drift = cacheDrift(endpoints, (s) => (s === "agent-x" ? registry : []));
     expect(drift).toHaveLength(1);
-    expect(drift[0]).toMatchObject({ service: "agent-x", missing: ["b"], stale: ["c"] });
+    expect(drift[0]).toMatchObject({
+      service: "agent-x",
+      missing: ["127.0.0.1:2"],
+      stale: ["127.0.0.1:3"],
+    });
   });
 
   it("reports an unreachable router with the error instead of failing the list", async () => {

@@ -66,6 +66,10 @@ export async function startFrontDoor(options: FrontDoorOptions): Promise<FrontDo
   });
   const budget = createRetryBudget();
   const health = createHealthStatusTable();
+  let registryAnswered = false;
+  void watch.ready().then(() => {
+    registryAnswered = true;
+  });
 
   const noRouter = () =>
     new ConnectError(
@@ -132,7 +136,7 @@ export async function startFrontDoor(options: FrontDoorOptions): Promise<FrontDo
     ) {
       return false;
     }
-    if (watch.current().refreshedAt === 0 && !watch.current().stale) {
+    if (!registryAnswered) {
       // First call before the registry answered: wait for it rather than fail.
       req.stream.pause();
       void watch.ready().then(() => forward(req, res));

@@ -55,8 +55,8 @@ export const endpointKey = (address: string, port: number) =>
 
 /**
  * Per service the router has cached: the registry's passing instances it lacks (missing) and
- * the instances it holds that the registry no longer lists as passing (stale). Services
- * without drift are left out.
+ * the instances it holds that the registry no longer lists as passing (stale), as host:port.
+ * Services without drift are left out.
  */
 export function cacheDrift(
   endpoints: GetEndpointsResponse,
@@ -69,12 +69,9 @@ export function cacheDrift(
     );
     const registryKeys = new Map(passing.map((i) => [endpointKey(i.address, i.port), i]));
     const routerKeys = new Map(cached.endpoints.map((e) => [endpointKey(e.address, e.port), e]));
-    const missing = [...registryKeys]
-      .filter(([key]) => !routerKeys.has(key))
-      .map(([key, i]) => i.instanceId || key);
-    const stale = [...routerKeys]
-      .filter(([key]) => !registryKeys.has(key))
-      .map(([key, e]) => e.instanceId || key);
+    // Named host:port, as the router's endpoints are shown.
+    const missing = [...registryKeys.keys()].filter((key) => !routerKeys.has(key));
+    const stale = [...routerKeys.keys()].filter((key) => !registryKeys.has(key));
     if (missing.length > 0 || stale.length > 0) {
       drift.push(create(CacheDriftSchema, { service: cached.service, missing, stale }));
     }

@@ -256,7 +256,7 @@ export function RunView() {
                     </button>
                   ))}
                 </div>
-                <div className="method-list" role="group" aria-labelledby={`${id}-methods`}>
+                <div className="method-list">
                   {methodsForKind(kind).map((m) => (
                     <button
                       key={m.path}

@@ -54,7 +54,7 @@ export function ServicesView() {
         </div>
       </div>
 
-      <div className="toolbar" role="search">
+      <div className="toolbar">
         <label htmlFor={searchId} className="visually-hidden">
           Search services
         </label>

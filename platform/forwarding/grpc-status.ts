@@ -2,9 +2,6 @@
 // and clients see the code in the first HEADERS frame), trailers after a started response.
 import type { Http2ServerResponse, OutgoingHttpHeaders } from "node:http2";
 import { constants } from "node:http2";
-import { Code } from "@connectrpc/connect";
-
-export { Code };
 
 /** Percent-encodes a grpc-message value as the gRPC spec asks (UTF-8, then %XX outside 0x20-0x7E and "%"). */
 export function encodeGrpcMessage(message: string): string {
@@ -47,8 +44,8 @@ export function trailersOnlyHeaders(code: number, message: string): OutgoingHttp
  * Ends a call with a status. Before the response started it is one Trailers-Only HEADERS frame;
  * after, the status goes in the trailers. A request still being uploaded is then reset with
  * NO_ERROR so the client stops sending, as HTTP/2 allows once the response is complete.
+ * `code` is a gRPC status number: 0 for OK, else a Code.
  */
-/** `code` is a gRPC status number: 0 for OK, else a Code. */
 export function endWithStatus(res: Http2ServerResponse, code: number, message: string): void {
   const stream = res.stream;
   if (stream.destroyed || stream.closed) return;
