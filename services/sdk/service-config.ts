@@ -28,6 +28,8 @@ export interface ServiceConfig {
   metricsPort: number;
   /** Where a worker keeps its tasks (WORKER_DATA_DIR). Default `.data/<name>`. */
   dataDir: string | undefined;
+  /** Worker job tuning (WORKER_LEASE_MS, WORKER_MAX_CONCURRENT_JOBS, WORKER_RETENTION). */
+  jobs: { leaseMs?: number; maxConcurrentJobs?: number; retentionMs?: number };
 }
 
 /** What startService accepts: everything optional, with the same defaults as the environment. */
@@ -46,6 +48,7 @@ export function defaultServiceConfig(input: ServiceConfigInput = {}): ServiceCon
     instanceId: input.instanceId,
     metricsPort: input.metricsPort ?? 0,
     dataDir: input.dataDir,
+    jobs: input.jobs ?? {},
   };
 }
 
@@ -69,6 +72,11 @@ export function readServiceConfig(
   const instanceId = reader.optionalString("SERVICE_INSTANCE_ID");
   const metricsPort = reader.int("METRICS_PORT", 0, { min: -1, max: 65535 });
   const dataDir = reader.optionalString("WORKER_DATA_DIR");
+  const jobs = {
+    leaseMs: reader.durationMs("WORKER_LEASE_MS", 10_000),
+    maxConcurrentJobs: reader.int("WORKER_MAX_CONCURRENT_JOBS", 8, { min: 1, max: 1024 }),
+    retentionMs: reader.durationMs("WORKER_RETENTION", 7 * 24 * 3_600_000),
+  };
   reader.done(component);
   return {
     host,
@@ -81,5 +89,6 @@ export function readServiceConfig(
     instanceId,
     metricsPort,
     dataDir,
+    jobs,
   };
 }

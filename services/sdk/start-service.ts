@@ -22,7 +22,7 @@ import { createJobRunner, type JobRunner, type JobRunnerOptions } from "./worker
 import { openTaskStore } from "./worker/task-store";
 import { workerRoutes } from "./worker/worker-routes";
 
-export interface StartServiceOptions extends ServiceConfigInput {
+export interface StartServiceOptions extends Omit<ServiceConfigInput, "jobs"> {
   /** Default: a logger named after the registry name. */
   logger?: Logger;
   /** Clients handlers use to call the platform. Default: through the routers in the registry. */
@@ -122,6 +122,7 @@ export async function startService(
   if (definition.kind === "worker") {
     const store = await openTaskStore(config.dataDir ?? join(".data", definition.name));
     runner = createJobRunner({
+      ...config.jobs,
       ...options.jobs,
       worker: definition,
       store,
