@@ -6,6 +6,8 @@ describe("error text", () => {
   it("names codes the way gRPC writes them and reads them back", () => {
     expect(codeName(Code.PermissionDenied)).toBe("PERMISSION_DENIED");
     expect(codeName(Code.Unavailable)).toBe("UNAVAILABLE");
+    expect(codeName(Code.Canceled)).toBe("CANCELLED");
+    expect(codeFromName("CANCELLED")).toBe(Code.Canceled);
     expect(codeFromName("DEADLINE_EXCEEDED")).toBe(Code.DeadlineExceeded);
     expect(codeFromName("NOT_A_CODE")).toBe(Code.Unknown);
   });

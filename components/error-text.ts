@@ -8,7 +8,9 @@ export interface ErrorText {
   code: string;
 }
 
+/** The gRPC specification's spelling: "NOT_FOUND", "CANCELLED" (Connect's enum says Canceled). */
 export function codeName(code: Code): string {
+  if (code === Code.Canceled) return "CANCELLED";
   return Code[code].replace(/([a-z])([A-Z])/g, "$1_$2").toUpperCase();
 }
 

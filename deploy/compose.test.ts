@@ -132,7 +132,14 @@ describe("docker-compose.yml", () => {
 
 describe("docker-compose.tls.yml", () => {
   it("turns on TLS for every gRPC process and advertises names the node certificate holds", () => {
-    for (const name of ["router", "echo-agent", "weather-tool", "itinerary-worker", "nat-agent", "gateway"]) {
+    for (const name of [
+      "router",
+      "echo-agent",
+      "weather-tool",
+      "itinerary-worker",
+      "nat-agent",
+      "gateway",
+    ]) {
       const env = tlsOverlay.services[name]?.environment ?? {};
       expect(env.GRPC_TLS_ENABLED, name).toBe("true");
       expect(env.GRPC_TLS_CA_PATH, name).toBe("/certs/ca.pem");

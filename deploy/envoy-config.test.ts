@@ -47,7 +47,8 @@ describe("envoy/envoy.yaml", () => {
     c.retry_polcy = {};
     const hcm = at(broken, "static_resources", "listeners", 0, "filter_chains", 0, "filters", 0);
     (hcm as Record<string, unknown>).typed_config = {
-      "@type": "type.googleapis.com/envoy.config.filter.network.http_connection_manager.v2.HttpConnectionManager",
+      "@type":
+        "type.googleapis.com/envoy.config.filter.network.http_connection_manager.v2.HttpConnectionManager",
     };
     const problems = validateEnvoy(broken).join("\n");
     expect(problems).toContain('"STRICT_DNSS" is not one of');
@@ -126,5 +127,70 @@ describe("envoy/envoy.yaml", () => {
     }
     expect(String(at(cors, "expose_headers"))).toContain("grpc-status");
     expect(at(vhost, "routes", 0, "route", "cluster")).toBe("gateway");
+  });
+});
+
+describe("envoy/envoy-tls.yaml", () => {
+  const tls = read("envoy/envoy-tls.yaml");
+  const tlsListener = (port: number) => {
+    const found = list(at(tls, "static_resources", "listeners")).find(
+      (l) => at(l, "address", "socket_address", "port_value") === port,
+    );
+    if (!found) throw new Error(`no listener on ${port}`);
+    return at(found, "filter_chains", 0);
+  };
+  const tlsCluster = (name: string) => {
+    const found = list(at(tls, "static_resources", "clusters")).find((c) => at(c, "name") === name);
+    if (!found) throw new Error(`no cluster ${name}`);
+    return found;
+  };
+
+  it("uses only v3 fields, enum values and @type URLs that exist in Envoy's API", () => {
+    expect(validateEnvoy(tls)).toEqual([]);
+  });
+
+  it("requires client certificates on the gRPC front door, not on the browser endpoint", () => {
+    const grpcTls = at(tlsListener(50051), "transport_socket", "typed_config");
+    expect(at(grpcTls, "require_client_certificate")).toBe(true);
+    expect(at(grpcTls, "common_tls_context", "validation_context", "trusted_ca")).toEqual({
+      filename: "/certs/ca.pem",
+    });
+    const browserTls = at(tlsListener(8080), "transport_socket", "typed_config");
+    expect(browserTls).not.toHaveProperty("require_client_certificate");
+  });
+
+  it("presents the node certificate to routers and gateway and checks theirs", () => {
+    for (const name of ["routers", "gateway"]) {
+      const upstream = at(tlsCluster(name), "transport_socket", "typed_config");
+      expect(at(upstream, "@type")).toBe(
+        "type.googleapis.com/envoy.extensions.transport_sockets.tls.v3.UpstreamTlsContext",
+      );
+      expect(
+        at(upstream, "common_tls_context", "tls_certificates", 0, "certificate_chain"),
+      ).toEqual({ filename: "/certs/node.pem" });
+      expect(at(upstream, "common_tls_context", "validation_context", "trusted_ca")).toEqual({
+        filename: "/certs/ca.pem",
+      });
+    }
+  });
+
+  it("routes exactly like envoy/envoy.yaml", () => {
+    for (const port of [50051, 8080]) {
+      const plainChain = at(
+        listeners.find((l) => at(l, "address", "socket_address", "port_value") === port),
+        "filter_chains",
+        0,
+        "filters",
+      );
+      expect(at(tlsListener(port), "filters")).toEqual(plainChain);
+    }
+    const withoutTls = (c: unknown) => {
+      const { transport_socket: _, health_checks: __, ...rest } = c as Record<string, unknown>;
+      return rest;
+    };
+    expect(withoutTls(tlsCluster("routers"))).toEqual(withoutTls(cluster("routers")));
+    expect(at(tlsCluster("routers"), "health_checks")).toEqual(
+      at(cluster("routers"), "health_checks"),
+    );
   });
 });

@@ -25,7 +25,9 @@ function checkScalar(kind: string, value: unknown, path: string, problems: strin
   };
   switch (kind) {
     case "duration":
-      return typeof value === "string" && /^\d+(\.\d+)?s$/.test(value) ? true : fail("a duration like 2s");
+      return typeof value === "string" && /^\d+(\.\d+)?s$/.test(value)
+        ? true
+        : fail("a duration like 2s");
     case "uint":
       return (typeof value === "number" && Number.isInteger(value) && value >= 0) ||
         (typeof value === "string" && /^\d+$/.test(value))
@@ -90,11 +92,16 @@ export function validateEnvoy(value: unknown, type = bootstrapType, path = "$"):
       }
       if (fieldType.startsWith("[]")) {
         if (!Array.isArray(child)) problems.push(`${at}.${key}: expected a list`);
-        else child.forEach((item, i) => visit(item, fieldType.slice(2), `${at}.${key}[${i}]`));
+        else {
+          for (const [i, item] of child.entries()) {
+            visit(item, fieldType.slice(2), `${at}.${key}[${i}]`);
+          }
+        }
       } else if (fieldType.startsWith("{}")) {
         if (!isObject(child)) problems.push(`${at}.${key}: expected a map`);
         else {
-          for (const [k, v] of Object.entries(child)) visit(v, fieldType.slice(2), `${at}.${key}.${k}`);
+          for (const [k, v] of Object.entries(child))
+            visit(v, fieldType.slice(2), `${at}.${key}.${k}`);
         }
       } else {
         visit(child, fieldType, `${at}.${key}`);

@@ -2,11 +2,7 @@
 // processes), a registry and an echo backend, under steady gRPC load.
 import { Code } from "@connectrpc/connect";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import {
-  startTestRegistry,
-  type TestRegistry,
-  waitRoutable,
-} from "../router/test-support/cluster";
+import { startTestRegistry, type TestRegistry, waitRoutable } from "../router/test-support/cluster";
 import { type EchoBackend, startEchoBackend } from "../router/test-support/echo-backend";
 import { failureSummary, failures, sleep, startLoad, until } from "./fixtures/grpc-load";
 import { type RunningHaproxy, startLoopbackHaproxy } from "./fixtures/haproxy";
@@ -64,8 +60,9 @@ describe("HAProxy TCP front door (haproxy/haproxy.cfg)", () => {
     if (!draining) throw new Error("router-a missing");
     await draining.stop("SIGTERM");
     const exitedAt = performance.now();
-    await until("router-a DOWN in HAProxy", async () =>
-      (await haproxy.serverStatus())["router-a"]?.startsWith("DOWN") ?? false,
+    await until(
+      "router-a DOWN in HAProxy",
+      async () => (await haproxy.serverStatus())["router-a"]?.startsWith("DOWN") ?? false,
     );
     await sleep(1000);
     const records = await load.stop();
@@ -80,8 +77,9 @@ describe("HAProxy TCP front door (haproxy/haproxy.cfg)", () => {
     if (!victim) throw new Error("router-b missing");
     const killedAt = performance.now();
     await victim.stop("SIGKILL");
-    await until("router-b DOWN in HAProxy", async () =>
-      (await haproxy.serverStatus())["router-b"]?.startsWith("DOWN") ?? false,
+    await until(
+      "router-b DOWN in HAProxy",
+      async () => (await haproxy.serverStatus())["router-b"]?.startsWith("DOWN") ?? false,
     );
     const downAt = performance.now();
     await sleep(1500);

@@ -35,7 +35,8 @@ const registrations: Registration[] = [];
 function echoRoutes(router: ConnectRouter) {
   createHealthStatusTable().routes(router);
   router.service(AgentService, {
-    executeTask: (req) => create(TaskResponseSchema, { output: `Echo: ${req.input}`, success: true }),
+    executeTask: (req) =>
+      create(TaskResponseSchema, { output: `Echo: ${req.input}`, success: true }),
   });
 }
 
@@ -99,7 +100,9 @@ function executeTask(address: string, credentials: grpc.ChannelCredentials, inpu
       "/agentplatform.v1.AgentService/ExecuteTask",
       (x: Buffer) => x,
       (x: Buffer) => x,
-      Buffer.from(toBinary(TaskRequestSchema, create(TaskRequestSchema, { agentId: "echo-agent", input }))),
+      Buffer.from(
+        toBinary(TaskRequestSchema, create(TaskRequestSchema, { agentId: "echo-agent", input })),
+      ),
       new grpc.Metadata(),
       { deadline: Date.now() + 5000 },
       (err, res) => {

@@ -1,16 +1,22 @@
 // gRPC server reflection (grpc.reflection.v1 and v1alpha) from the generated file descriptors, so
 // grpcurl and grpcui can list, describe and call a server's services without .proto files.
-import { create, type DescFile, type DescMessage, type DescService, toBinary } from "@bufbuild/protobuf";
+import {
+  create,
+  type DescFile,
+  type DescMessage,
+  type DescService,
+  toBinary,
+} from "@bufbuild/protobuf";
 import { FileDescriptorProtoSchema } from "@bufbuild/protobuf/wkt";
 import type { ConnectRouter } from "@connectrpc/connect";
 import { Health } from "../gen/grpc/health/v1/health_pb";
 import {
-  ServerReflection as ServerReflectionV1,
   ServerReflectionResponseSchema as ResponseV1,
+  ServerReflection as ServerReflectionV1,
 } from "../gen/grpc/reflection/v1/reflection_pb";
 import {
-  ServerReflection as ServerReflectionV1Alpha,
   ServerReflectionResponseSchema as ResponseV1Alpha,
+  ServerReflection as ServerReflectionV1Alpha,
 } from "../gen/grpc/reflection/v1alpha/reflection_pb";
 
 /** The request oneof, identical in v1 and v1alpha. */
@@ -25,7 +31,10 @@ type ReflectionQuery =
 /** The response oneof, identical in v1 and v1alpha. */
 type ReflectionAnswer =
   | { case: "fileDescriptorResponse"; value: { fileDescriptorProto: Uint8Array[] } }
-  | { case: "allExtensionNumbersResponse"; value: { baseTypeName: string; extensionNumber: number[] } }
+  | {
+      case: "allExtensionNumbersResponse";
+      value: { baseTypeName: string; extensionNumber: number[] };
+    }
   | { case: "listServicesResponse"; value: { service: { name: string }[] } }
   | { case: "errorResponse"; value: { errorCode: number; errorMessage: string } };
 
@@ -41,7 +50,9 @@ export interface ReflectionIndex {
 /** Indexes the files defining `services`, and every file they import. */
 export function createReflectionIndex(services: readonly DescService[]): ReflectionIndex {
   const listed = [
-    ...new Set([...services, Health, ServerReflectionV1, ServerReflectionV1Alpha].map((s) => s.typeName)),
+    ...new Set(
+      [...services, Health, ServerReflectionV1, ServerReflectionV1Alpha].map((s) => s.typeName),
+    ),
   ].sort();
   const files = new Map<string, DescFile>();
   const symbols = new Map<string, DescFile>();
@@ -51,7 +62,8 @@ export function createReflectionIndex(services: readonly DescService[]): Reflect
     symbols.set(message.typeName, file);
     for (const e of message.nestedEnums) symbols.set(e.typeName, file);
     for (const m of message.nestedMessages) addMessage(file, m);
-    for (const x of message.nestedExtensions) addExtension(file, x.typeName, x.extendee.typeName, x.number);
+    for (const x of message.nestedExtensions)
+      addExtension(file, x.typeName, x.extendee.typeName, x.number);
   };
   const addExtension = (file: DescFile, name: string, extendee: string, no: number) => {
     symbols.set(name, file);
@@ -71,7 +83,8 @@ export function createReflectionIndex(services: readonly DescService[]): Reflect
       for (const m of s.methods) symbols.set(`${s.typeName}.${m.name}`, file);
     }
   };
-  for (const s of [...services, Health, ServerReflectionV1, ServerReflectionV1Alpha]) addFile(s.file);
+  for (const s of [...services, Health, ServerReflectionV1, ServerReflectionV1Alpha])
+    addFile(s.file);
 
   /** A file and everything it imports, the file first: clients need the whole closure to decode. */
   const withDependencies = (file: DescFile): Uint8Array[] => {
@@ -89,14 +102,20 @@ export function createReflectionIndex(services: readonly DescService[]): Reflect
   const fileAnswer = (file: DescFile | undefined, what: string): ReflectionAnswer =>
     file
       ? { case: "fileDescriptorResponse", value: { fileDescriptorProto: withDependencies(file) } }
-      : { case: "errorResponse", value: { errorCode: codeNotFound, errorMessage: `${what} not found` } };
+      : {
+          case: "errorResponse",
+          value: { errorCode: codeNotFound, errorMessage: `${what} not found` },
+        };
 
   return {
     services: () => listed,
     answer(query) {
       switch (query.case) {
         case "listServices":
-          return { case: "listServicesResponse", value: { service: listed.map((name) => ({ name })) } };
+          return {
+            case: "listServicesResponse",
+            value: { service: listed.map((name) => ({ name })) },
+          };
         case "fileByFilename":
           return fileAnswer(files.get(query.value), `file "${query.value}"`);
         case "fileContainingSymbol":

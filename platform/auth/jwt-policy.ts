@@ -33,7 +33,10 @@ export function parseMethodRules(text: string): { rules: MethodRule[]; problems:
       continue;
     }
     const rule: MethodRule = { pattern, scopes: [], roles: [] };
-    for (const item of entry.slice(eq + 1).split(/[\s,]+/).filter(Boolean)) {
+    for (const item of entry
+      .slice(eq + 1)
+      .split(/[\s,]+/)
+      .filter(Boolean)) {
       const [kind, name] = item.split(":", 2);
       if (kind === "scope" && name) rule.scopes.push(name);
       else if (kind === "role" && name) rule.roles.push(name);
@@ -70,10 +73,12 @@ export function mostSpecific<T extends { pattern: string }>(
 }
 
 export function matchesAny(patterns: readonly string[], procedure: string): boolean {
-  return mostSpecific(
-    patterns.map((pattern) => ({ pattern })),
-    procedure,
-  ) !== undefined;
+  return (
+    mostSpecific(
+      patterns.map((pattern) => ({ pattern })),
+      procedure,
+    ) !== undefined
+  );
 }
 
 export function grantedScopes(claims: JwtClaims): Set<string> {
@@ -93,7 +98,10 @@ export function heldRoles(claims: JwtClaims): Set<string> {
 }
 
 /** Undefined when allowed, else what is missing (safe to tell the caller). */
-export function missingGrant(claims: JwtClaims, requirement: MethodRequirement): string | undefined {
+export function missingGrant(
+  claims: JwtClaims,
+  requirement: MethodRequirement,
+): string | undefined {
   const scopes = grantedScopes(claims);
   const missing = requirement.scopes.filter((s) => !scopes.has(s));
   if (missing.length > 0) return `missing scope ${missing.join(", ")}`;

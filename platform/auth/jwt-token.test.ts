@@ -1,6 +1,7 @@
 import { createHmac, generateKeyPairSync } from "node:crypto";
 import { describe, expect, it } from "vitest";
 import { type JwtClaims, JwtError, publicKeyFromPem, signJwt, verifyJwt } from "./jwt-token";
+import { makeToken } from "./make-token";
 
 const secret = Buffer.from("a-shared-secret-of-at-least-32-bytes!!");
 const now = 1_800_000_000_000;
@@ -37,9 +38,7 @@ describe("verifyJwt", () => {
     const forged = Buffer.from(JSON.stringify({ sub: "admin", exp: inAnHour })).toString(
       "base64url",
     );
-    expect(reasonOf(() => verifyJwt(`${h}.${forged}.${s}`, { secret, now }))).toBe(
-      "bad-signature",
-    );
+    expect(reasonOf(() => verifyJwt(`${h}.${forged}.${s}`, { secret, now }))).toBe("bad-signature");
   });
 
   it("refuses alg none and HS256 signed with the public key (algorithm confusion)", () => {
@@ -80,11 +79,14 @@ describe("verifyJwt", () => {
       "not-yet-valid",
     );
     expect(reasonOf(() => verifyJwt(sign({ sub: "x" }), { secret, now }))).toBe("missing-expiry");
-    expect(reasonOf(() => verifyJwt(sign({ exp: "soon" }), { secret, now }))).toBe("malformed");
+    expect(
+      reasonOf(() => verifyJwt(sign(JSON.parse('{"exp":"soon"}') as JwtClaims), { secret, now })),
+    ).toBe("malformed");
   });
 
   it("checks audience (string or list) and issuer", () => {
-    const sign = (claims: JwtClaims) => signJwt({ exp: inAnHour, ...claims }, { alg: "HS256", secret });
+    const sign = (claims: JwtClaims) =>
+      signJwt({ exp: inAnHour, ...claims }, { alg: "HS256", secret });
     const opts = { secret, now, audience: "agent-platform", issuer: "https://issuer.test" };
     expect(
       reasonOf(() => verifyJwt(sign({ aud: "agent-platform", iss: "https://issuer.test" }), opts)),
@@ -94,9 +96,9 @@ describe("verifyJwt", () => {
         verifyJwt(sign({ aud: ["other", "agent-platform"], iss: "https://issuer.test" }), opts),
       ),
     ).toBe("accepted");
-    expect(reasonOf(() => verifyJwt(sign({ aud: "other", iss: "https://issuer.test" }), opts))).toBe(
-      "wrong-audience",
-    );
+    expect(
+      reasonOf(() => verifyJwt(sign({ aud: "other", iss: "https://issuer.test" }), opts)),
+    ).toBe("wrong-audience");
     expect(reasonOf(() => verifyJwt(sign({ aud: "agent-platform", iss: "evil" }), opts))).toBe(
       "wrong-issuer",
     );
@@ -114,5 +116,19 @@ describe("verifyJwt", () => {
     expect(reasonOf(() => verifyJwt(es, { publicKey: publicKeyFromPem(pem), now }))).toBe(
       "accepted",
     );
+  });
+});
+
+describe("make-token", () => {
+  it("mints tokens the verifier accepts, with scopes, roles and expiry", () => {
+    const env = { JWT_SECRET: secret.toString(), JWT_AUDIENCE: "agent-platform" };
+    const token = makeToken(
+      ["--sub", "ci", "--scope", "a b", "--role", "operator", "--ttl", "10m"],
+      env,
+    );
+    const claims = verifyJwt(token, { secret, audience: "agent-platform" });
+    expect(claims).toMatchObject({ sub: "ci", scope: "a b", roles: ["operator"] });
+    expect((claims.exp ?? 0) - (claims.iat ?? 0)).toBe(600);
+    expect(() => makeToken(["--sub", "x"], {})).toThrow(/JWT_SECRET/);
   });
 });

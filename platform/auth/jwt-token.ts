@@ -2,6 +2,7 @@
 // node:crypto only: signing for callers that mint service tokens, strict verification for servers.
 import {
   createHmac,
+  createPrivateKey,
   createPublicKey,
   type KeyObject,
   sign as signWithKey,
@@ -105,7 +106,8 @@ function isAlgorithm(value: unknown): value is JwtAlgorithm {
 const base64url = (data: Buffer | string) => Buffer.from(data).toString("base64url");
 
 function decodeJson(part: string, what: string): Record<string, unknown> {
-  if (!/^[A-Za-z0-9_-]*$/.test(part)) throw new JwtError("malformed", `token ${what} is not base64url`);
+  if (!/^[A-Za-z0-9_-]*$/.test(part))
+    throw new JwtError("malformed", `token ${what} is not base64url`);
   let value: unknown;
   try {
     value = JSON.parse(Buffer.from(part, "base64url").toString("utf8"));
@@ -132,7 +134,7 @@ export function signJwt(claims: JwtClaims, key: JwtSigningKey, kid?: string): st
     signature = createHmac(hash, key.secret).update(input).digest();
   } else if (key.alg.startsWith("ES")) {
     signature = signWithKey(hash, Buffer.from(input), {
-      key: key.privateKey,
+      key: typeof key.privateKey === "string" ? createPrivateKey(key.privateKey) : key.privateKey,
       dsaEncoding: "ieee-p1363",
     });
   } else {

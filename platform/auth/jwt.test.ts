@@ -104,9 +104,9 @@ describe("JWT interceptor on a Connect server", () => {
     expect(await codeOf(client(token({ scope: "tools.run" })).executeTask(task))).toBe(
       "PermissionDenied",
     );
-    const ok = await client(token({ sub: "gateway", scope: "tools.run tasks.execute" })).executeTask(
-      task,
-    );
+    const ok = await client(
+      token({ sub: "gateway", scope: "tools.run tasks.execute" }),
+    ).executeTask(task);
     expect(ok.output).toBe("hello gateway");
 
     // Roles: any one of the listed roles is enough.
@@ -176,7 +176,10 @@ describe("raw request check", () => {
       });
     try {
       const missing = await call();
-      expect(missing).toEqual({ code: grpc.status.UNAUTHENTICATED, details: "missing bearer token" });
+      expect(missing).toEqual({
+        code: grpc.status.UNAUTHENTICATED,
+        details: "missing bearer token",
+      });
       expect(missing.details).toBe("missing bearer token");
       const denied = await call(token({ scope: "other" }));
       expect(denied.code).toBe(grpc.status.PERMISSION_DENIED);

@@ -1,11 +1,12 @@
 // Service tokens on top of mTLS: one authenticator that checks a bearer JWT against a method's
 // requirements, used by a Connect interceptor and by the router's raw forwarding path alike.
 // Missing or invalid token -> UNAUTHENTICATED; valid token without the grant -> PERMISSION_DENIED.
-import type { IncomingHttpHeaders, Http2ServerResponse } from "node:http2";
+
 import type { KeyObject } from "node:crypto";
+import type { Http2ServerResponse, IncomingHttpHeaders } from "node:http2";
 import { Code, ConnectError, createContextKey, type Interceptor } from "@connectrpc/connect";
 import { type MethodRule, matchesAny, missingGrant, mostSpecific } from "./jwt-policy";
-import { JwtError, type JwtClaims, verifyJwt } from "./jwt-token";
+import { type JwtClaims, JwtError, verifyJwt } from "./jwt-token";
 
 export interface JwtAuthOptions {
   /** Shared secret for HS256/384/512 tokens. */
@@ -120,7 +121,9 @@ export function checkRawRequest(
 export function encodeGrpcMessage(message: string): string {
   return [...Buffer.from(message, "utf8")]
     .map((b) =>
-      b >= 0x20 && b <= 0x7e && b !== 0x25 ? String.fromCharCode(b) : `%${b.toString(16).toUpperCase().padStart(2, "0")}`,
+      b >= 0x20 && b <= 0x7e && b !== 0x25
+        ? String.fromCharCode(b)
+        : `%${b.toString(16).toUpperCase().padStart(2, "0")}`,
     )
     .join("");
 }

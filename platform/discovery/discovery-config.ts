@@ -13,7 +13,11 @@ import { isIP } from "node:net";
 import type { ConsulClient } from "../../registry/consul-client";
 import type { EnvReader } from "../config";
 import { createConsulStrategy } from "./consul-strategy";
-import { createDnsAStrategy, createDnsSrvStrategy, type DnsResolverOptions } from "./dns-strategies";
+import {
+  createDnsAStrategy,
+  createDnsSrvStrategy,
+  type DnsResolverOptions,
+} from "./dns-strategies";
 import {
   type DiscoveryStrategy,
   type DiscoveryStrategyName,
@@ -53,7 +57,9 @@ export function readDiscoveryConfig(env: EnvReader, prefix = "GRPC"): DiscoveryC
     if ((discoveryStrategyNames as readonly string[]).includes(name)) {
       order.push(name as DiscoveryStrategyName);
     } else {
-      env.invalid(`${v("DISCOVERY_ORDER")}: "${name}" is not one of ${discoveryStrategyNames.join(", ")}`);
+      env.invalid(
+        `${v("DISCOVERY_ORDER")}: "${name}" is not one of ${discoveryStrategyNames.join(", ")}`,
+      );
     }
   }
   const staticEndpoints: Endpoint[] = [];
@@ -64,7 +70,8 @@ export function readDiscoveryConfig(env: EnvReader, prefix = "GRPC"): DiscoveryC
   }
   const lbText = env.optionalString(v("LB_ENDPOINT"));
   const lbEndpoint = lbText === undefined ? undefined : parseEndpoint(lbText);
-  if (lbText !== undefined && !lbEndpoint) env.invalid(`${v("LB_ENDPOINT")} must be host:port, got "${lbText}"`);
+  if (lbText !== undefined && !lbEndpoint)
+    env.invalid(`${v("LB_ENDPOINT")} must be host:port, got "${lbText}"`);
   const servers = env.list(v("DNS_SERVERS"));
   for (const server of servers) {
     if (!isDnsServer(server)) {

@@ -3,7 +3,10 @@ import type { AddressInfo } from "node:net";
 import { Code, ConnectError } from "@connectrpc/connect";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createConsulClient } from "../../registry/consul-client";
-import { type EmbeddedRegistry, startEmbeddedRegistry } from "../../registry/embedded/embedded-registry";
+import {
+  type EmbeddedRegistry,
+  startEmbeddedRegistry,
+} from "../../registry/embedded/embedded-registry";
 import { EnvReader } from "../config";
 import { createLogger } from "../log";
 import { createConsulStrategy } from "./consul-strategy";
@@ -138,7 +141,9 @@ describe("endpoint discovery in priority order", () => {
     const err = await discovery.resolve().catch((e: unknown) => ConnectError.from(e));
     expect(err).toBeInstanceOf(ConnectError);
     expect((err as ConnectError).code).toBe(Code.Unavailable);
-    expect((err as ConnectError).rawMessage).toContain("dns-a (nope.platform.test:1): no endpoints");
+    expect((err as ConnectError).rawMessage).toContain(
+      "dns-a (nope.platform.test:1): no endpoints",
+    );
   });
 });
 

@@ -98,7 +98,9 @@ export function createDnsSrvStrategy(
           .sort((a, b) => b.weight - a.weight || a.name.localeCompare(b.name));
         const out: Endpoint[] = [];
         for (const record of group) {
-          const hosts = isIP(record.name) ? [record.name] : await addressesOf(resolver, record.name);
+          const hosts = isIP(record.name)
+            ? [record.name]
+            : await addressesOf(resolver, record.name);
           for (const host of hosts.length > 0 ? hosts : [record.name]) {
             out.push({ host, port: record.port });
           }

@@ -52,7 +52,11 @@ export function createEndpointDiscovery(options: EndpointDiscoveryOptions): Endp
       signal?.throwIfAborted();
       try {
         const endpoints = await strategy.resolve(signal);
-        attempts.push({ strategy: strategy.name, target: strategy.target, found: endpoints.length });
+        attempts.push({
+          strategy: strategy.name,
+          target: strategy.target,
+          found: endpoints.length,
+        });
         if (endpoints.length > 0) {
           const result = {
             strategy: strategy.name,

@@ -10,7 +10,10 @@ import { defaultTokenFile } from "./local-agent-tokens";
  */
 export function readAgentLinkConfig(env: EnvReader, dataDir = ".data"): AgentLinkOptions {
   const heartbeatIntervalMs = env.durationMs("AGENT_LINK_HEARTBEAT_MS", 5000);
-  const heartbeatTimeoutMs = env.durationMs("AGENT_LINK_HEARTBEAT_TIMEOUT_MS", heartbeatIntervalMs * 3);
+  const heartbeatTimeoutMs = env.durationMs(
+    "AGENT_LINK_HEARTBEAT_TIMEOUT_MS",
+    heartbeatIntervalMs * 3,
+  );
   if (heartbeatTimeoutMs <= heartbeatIntervalMs) {
     env.invalid("AGENT_LINK_HEARTBEAT_TIMEOUT_MS must be longer than AGENT_LINK_HEARTBEAT_MS");
   }

@@ -20,7 +20,12 @@ export function hashAgentToken(token: string, salt = randomBytes(16)): TokenHash
   return `sha256$${salt.toString("hex")}$${digest}`;
 }
 
-const scryptAsync = (token: string, salt: Buffer, length: number, cost: { N: number; r: number; p: number }) =>
+const scryptAsync = (
+  token: string,
+  salt: Buffer,
+  length: number,
+  cost: { N: number; r: number; p: number },
+) =>
   new Promise<Buffer>((resolve, reject) =>
     scrypt(token, salt, length, { ...cost, maxmem: 256 * cost.N * cost.r }, (err, key) =>
       err ? reject(err) : resolve(key),
@@ -45,11 +50,16 @@ export async function verifyAgentToken(token: string, hash: TokenHash): Promise<
   } else {
     return false;
   }
-  return expected.length === actual.length && expected.length > 0 && timingSafeEqual(expected, actual);
+  return (
+    expected.length === actual.length && expected.length > 0 && timingSafeEqual(expected, actual)
+  );
 }
 
 /** Parses a token file; bad lines are reported, not fatal, so one typo revokes one agent only. */
-export function parseTokenFile(text: string): { hashes: Map<string, TokenHash>; problems: string[] } {
+export function parseTokenFile(text: string): {
+  hashes: Map<string, TokenHash>;
+  problems: string[];
+} {
   const hashes = new Map<string, TokenHash>();
   const problems: string[] = [];
   text.split(/\r?\n/).forEach((raw, i) => {
@@ -103,13 +113,17 @@ export function createAgentTokenStore(options: AgentTokenStoreOptions): AgentTok
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== "ENOENT") {
         // Keep the last good set: an unreadable file is more likely a botched edit than a revocation.
-        log.error("cannot read agent token file; keeping the previous tokens", { path: options.path, err });
+        log.error("cannot read agent token file; keeping the previous tokens", {
+          path: options.path,
+          err,
+        });
         return;
       }
       log.warn("no agent token file: dial-in agents cannot link", { path: options.path });
     }
     const parsed = parseTokenFile(text);
-    for (const problem of parsed.problems) log.warn("agent token file", { path: options.path, problem });
+    for (const problem of parsed.problems)
+      log.warn("agent token file", { path: options.path, problem });
     const removed = [...hashes.keys()].filter((id) => !parsed.hashes.has(id));
     hashes = parsed.hashes;
     log.info("agent tokens loaded", { path: options.path, agents: hashes.size, removed });
@@ -119,7 +133,8 @@ export function createAgentTokenStore(options: AgentTokenStoreOptions): AgentTok
 
   // Polling the file's stat works on every filesystem and survives editors that replace the file.
   const onStat = (now: Stats, before: Stats) => {
-    if (now.mtimeMs !== before.mtimeMs || now.size !== before.size || now.ino !== before.ino) reload();
+    if (now.mtimeMs !== before.mtimeMs || now.size !== before.size || now.ino !== before.ino)
+      reload();
   };
   watchFile(options.path, { interval: options.pollMs ?? 1000, persistent: false }, onStat);
   const onHup = () => reload();

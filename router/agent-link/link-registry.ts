@@ -2,10 +2,11 @@
 // registered at the router's own address (Meta dial_in=true, router_id) with a TTL check the
 // router refreshes while a link is up. When the last link goes, the check turns critical at once
 // and the registration is removed after a grace period (the agent may come straight back).
+
+import type { Logger } from "../../platform/log";
 import type { ConsulClient } from "../../registry/consul-client";
 import { ConsulError } from "../../registry/consul-client";
 import type { ServiceRegistration } from "../../registry/consul-types";
-import type { Logger } from "../../platform/log";
 
 export interface LinkedServiceInfo {
   agentId: string;
@@ -79,21 +80,28 @@ export function createLinkRegistry(options: LinkRegistryOptions): LinkRegistry {
     log.info("dial-in agent registered", { service: entry.body.Name, id: entry.id });
   };
 
-  const refresh = setInterval(() => {
-    for (const entry of entries.values()) {
-      if (!entry.up) continue;
-      enqueue(entry, async () => {
-        if (!entry.registered) return register(entry);
-        try {
-          await consul.updateTtlCheck(checkId(entry), "passing", `${entry.links} link(s) to ${options.routerId()}`);
-        } catch (err) {
-          // The registry forgot the check (restarted, or reaped it): register again.
-          if (err instanceof ConsulError && err.status !== 0) await register(entry);
-          else throw err;
-        }
-      });
-    }
-  }, Math.max(200, Math.floor(ttlMs / 3)));
+  const refresh = setInterval(
+    () => {
+      for (const entry of entries.values()) {
+        if (!entry.up) continue;
+        enqueue(entry, async () => {
+          if (!entry.registered) return register(entry);
+          try {
+            await consul.updateTtlCheck(
+              checkId(entry),
+              "passing",
+              `${entry.links} link(s) to ${options.routerId()}`,
+            );
+          } catch (err) {
+            // The registry forgot the check (restarted, or reaped it): register again.
+            if (err instanceof ConsulError && err.status !== 0) await register(entry);
+            else throw err;
+          }
+        });
+      }
+    },
+    Math.max(200, Math.floor(ttlMs / 3)),
+  );
   refresh.unref();
 
   return {

@@ -46,7 +46,11 @@ export interface LinkSession {
   readonly closed: boolean;
   receive(message: AgentMessage): void;
   /** Sends a task and yields its responses; the last one has done=true. */
-  run(request: TaskRequest, streaming: boolean, ctx: LinkedCallContext): AsyncGenerator<TaskResponse>;
+  run(
+    request: TaskRequest,
+    streaming: boolean,
+    ctx: LinkedCallContext,
+  ): AsyncGenerator<TaskResponse>;
   close(error: ConnectError): void;
 }
 
@@ -55,7 +59,9 @@ interface PendingTask {
 }
 
 const abortError = (signal: AbortSignal) =>
-  signal.reason instanceof ConnectError ? signal.reason : new ConnectError("cancelled by the caller", Code.Canceled);
+  signal.reason instanceof ConnectError
+    ? signal.reason
+    : new ConnectError("cancelled by the caller", Code.Canceled);
 
 export function createLinkSession(options: LinkSessionOptions): LinkSession {
   const linkId = randomUUID();
@@ -66,13 +72,19 @@ export function createLinkSession(options: LinkSessionOptions): LinkSession {
   let closed = false;
 
   type Outgoing = NonNullable<MessageInitShape<typeof RouterMessageSchema>["message"]>;
-  const send = (message: Outgoing) => outbound.push(create(RouterMessageSchema, { message } as MessageInitShape<typeof RouterMessageSchema>));
+  const send = (message: Outgoing) =>
+    outbound.push(
+      create(RouterMessageSchema, { message } as MessageInitShape<typeof RouterMessageSchema>),
+    );
 
   const heartbeat = setInterval(() => {
     const silentMs = Date.now() - lastHeardMs;
     if (silentMs > options.heartbeatTimeoutMs) {
       session.close(
-        new ConnectError(`agent ${options.agentId} silent for ${silentMs} ms: link presumed dead`, Code.Unavailable),
+        new ConnectError(
+          `agent ${options.agentId} silent for ${silentMs} ms: link presumed dead`,
+          Code.Unavailable,
+        ),
       );
       return;
     }
@@ -116,7 +128,10 @@ export function createLinkSession(options: LinkSessionOptions): LinkSession {
       if (closed) throw new ConnectError(`link to ${options.agentId} is closed`, Code.Unavailable);
       const taskId = request.taskId || randomUUID();
       if (pending.has(taskId)) {
-        throw new ConnectError(`task "${taskId}" is already running on ${options.agentId}`, Code.AlreadyExists);
+        throw new ConnectError(
+          `task "${taskId}" is already running on ${options.agentId}`,
+          Code.AlreadyExists,
+        );
       }
       if (ctx.signal.aborted) throw abortError(ctx.signal);
       const queue = createAsyncQueue<TaskResponse>();
@@ -151,7 +166,15 @@ export function createLinkSession(options: LinkSessionOptions): LinkSession {
         pending.delete(taskId);
         // The caller went away first: tell the agent to stop working on it.
         if (!finished && !closed) {
-          send({ case: "cancel", value: { taskId, reason: ctx.signal.aborted ? String(abortError(ctx.signal).rawMessage) : "caller gone" } });
+          send({
+            case: "cancel",
+            value: {
+              taskId,
+              reason: ctx.signal.aborted
+                ? String(abortError(ctx.signal).rawMessage)
+                : "caller gone",
+            },
+          });
         }
       }
     },

@@ -6,9 +6,9 @@ import { Code, createClient } from "@connectrpc/connect";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { AgentLink } from "../../gen/agentplatform/v1/link_pb";
 import { AgentService } from "../../gen/agentplatform/v1/platform_pb";
+import { natAgent } from "../../services/nat-agent/nat-agent";
 import { defineAgent, sleep } from "../../services/sdk";
 import { type DialInAgent, runDialInAgent } from "../../services/sdk/dial-in-agent";
-import { natAgent } from "../../services/nat-agent/nat-agent";
 import type { Router } from "../router";
 import {
   codeOf,
@@ -19,8 +19,8 @@ import {
   startTestRouter,
   type TestRegistry,
 } from "../test-support/cluster";
-import { ensureLocalAgentToken } from "./local-agent-tokens";
 import { type LinkedAgentsHub, linkedAgentsFactory } from "./linked-agents-hub";
+import { ensureLocalAgentToken } from "./local-agent-tokens";
 
 let dir: string;
 let reg: TestRegistry;
@@ -91,7 +91,8 @@ const dial = (opts: Partial<Parameters<typeof runDialInAgent>[0]> & { agentId: s
 
 beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), "agent-link-"));
-  for (const id of ["nat-agent", "slow-agent", "solo-agent", "gone-agent"]) ensureLocalAgentToken(id, dir);
+  for (const id of ["nat-agent", "slow-agent", "solo-agent", "gone-agent"])
+    ensureLocalAgentToken(id, dir);
   reg = await startTestRegistry();
   router = await startTestRouter(reg.consul, {
     linkedAgents: (self) => {
@@ -135,12 +136,20 @@ describe("dial-in agents: authentication", () => {
         // an accepted link would arrive here
       }
     };
-    expect(await codeOf(attempt({ agent_id: "nat-agent", agent_token: "not-the-token" }))).toBe(Code.Unauthenticated);
+    expect(await codeOf(attempt({ agent_id: "nat-agent", agent_token: "not-the-token" }))).toBe(
+      Code.Unauthenticated,
+    );
     expect(await codeOf(attempt({ agent_id: "nat-agent" }))).toBe(Code.Unauthenticated);
-    expect(await codeOf(attempt({ agent_id: "stranger-agent", agent_token: "x" }))).toBe(Code.Unauthenticated);
+    expect(await codeOf(attempt({ agent_id: "stranger-agent", agent_token: "x" }))).toBe(
+      Code.Unauthenticated,
+    );
 
     const states: string[] = [];
-    const wrong = dial({ agentId: "nat-agent", token: "wrong", onState: (s) => states.push(s.kind === "waiting" ? `waiting:${Code[s.code ?? 0]}` : s.kind) });
+    const wrong = dial({
+      agentId: "nat-agent",
+      token: "wrong",
+      onState: (s) => states.push(s.kind === "waiting" ? `waiting:${Code[s.code ?? 0]}` : s.kind),
+    });
     await eventually(async () => expect(states).toContain("waiting:Unauthenticated"));
     await hub.registrySettled();
     expect(wrong.linked()).toBe(false);
@@ -167,15 +176,32 @@ describe("dial-in agents: tasks through the routers", () => {
     const text = "Cats sleep a lot. Cats purr when happy. Dogs bark. Cats and dogs can be friends.";
     for (const via of [router.address, other.address]) {
       const res = await eventually(() =>
-        agentsVia(via).executeTask({ agentId: "nat-agent", taskId: `sum-${via}`, input: text, parameters: { sentences: "1" } }),
+        agentsVia(via).executeTask({
+          agentId: "nat-agent",
+          taskId: `sum-${via}`,
+          input: text,
+          parameters: { sentences: "1" },
+        }),
       );
       expect(res).toMatchObject({ taskId: `sum-${via}`, success: true, done: true });
       expect(res.output).toMatch(/^Cats/);
     }
-    const upper = await agentsVia(other.address).executeTask({ agentId: "nat-agent", input: "hi there. bye.", parameters: { mode: "uppercase" } });
+    const upper = await agentsVia(other.address).executeTask({
+      agentId: "nat-agent",
+      input: "hi there. bye.",
+      parameters: { mode: "uppercase" },
+    });
     expect(upper.output).toBe("HI THERE. BYE.");
     // The agent's own error codes reach the caller.
-    expect(await codeOf(agentsVia(router.address).executeTask({ agentId: "nat-agent", input: "x", parameters: { mode: "shout" } }))).toBe(Code.InvalidArgument);
+    expect(
+      await codeOf(
+        agentsVia(router.address).executeTask({
+          agentId: "nat-agent",
+          input: "x",
+          parameters: { mode: "shout" },
+        }),
+      ),
+    ).toBe(Code.InvalidArgument);
   });
 
   it("streams output incrementally and stops the agent's work when the caller cancels", async () => {
@@ -185,7 +211,10 @@ describe("dial-in agents: tasks through the routers", () => {
     const seen: { output: string; at: number }[] = [];
     const started = Date.now();
     const call = (async () => {
-      for await (const m of agentsVia(router.address).streamTask({ agentId: "slow-agent", taskId: "count-1" }, { signal: abort.signal })) {
+      for await (const m of agentsVia(router.address).streamTask(
+        { agentId: "slow-agent", taskId: "count-1" },
+        { signal: abort.signal },
+      )) {
         seen.push({ output: m.output, at: Date.now() - started });
         if (seen.length === 3) abort.abort();
       }
@@ -202,12 +231,19 @@ describe("dial-in agents: tasks through the routers", () => {
     await solo.ready();
     const abort = new AbortController();
     const first = (async () => {
-      for await (const _ of agentsVia(router.address).streamTask({ agentId: "solo-agent" }, { signal: abort.signal })) {
+      for await (const _ of agentsVia(router.address).streamTask(
+        { agentId: "solo-agent" },
+        { signal: abort.signal },
+      )) {
         // keeps the only slot busy
       }
     })().catch(() => {});
-    await eventually(async () => expect(hub.links().find((l) => l.agentId === "solo-agent")?.inFlight).toBe(1));
-    expect(await codeOf(agentsVia(router.address).executeTask({ agentId: "solo-agent", input: "x" }))).toBe(Code.ResourceExhausted);
+    await eventually(async () =>
+      expect(hub.links().find((l) => l.agentId === "solo-agent")?.inFlight).toBe(1),
+    );
+    expect(
+      await codeOf(agentsVia(router.address).executeTask({ agentId: "solo-agent", input: "x" })),
+    ).toBe(Code.ResourceExhausted);
     abort.abort();
     await first;
   });
@@ -236,7 +272,9 @@ describe("dial-in agents: failures", () => {
       // Heartbeats every 200 ms: dead within three of them, far sooner than any TCP timeout.
       expect(failedAfterMs).toBeLessThan(1500);
       await eventually(async () => expect(slow.linksMade()).toBeGreaterThan(before), 5000);
-      const res = await eventually(() => agentsVia(router.address).executeTask({ agentId: "slow-agent", input: "again" }));
+      const res = await eventually(() =>
+        agentsVia(router.address).executeTask({ agentId: "slow-agent", input: "again" }),
+      );
       expect(res.output).toBe("done");
     } finally {
       await relay.close();
@@ -246,21 +284,37 @@ describe("dial-in agents: failures", () => {
   it("turns the registry check critical when the last link goes, then deregisters", async () => {
     const gone = dial({ agentId: "gone-agent" });
     await gone.ready();
-    await eventually(async () => expect((await registered("agent-gone"))[0]?.status).toBe("passing"));
+    await eventually(async () =>
+      expect((await registered("agent-gone"))[0]?.status).toBe("passing"),
+    );
     await gone.stop();
-    await eventually(async () => expect((await registered("agent-gone"))[0]?.status).toBe("critical"), 3000);
+    await eventually(
+      async () => expect((await registered("agent-gone"))[0]?.status).toBe("critical"),
+      3000,
+    );
     await eventually(async () => expect(await registered("agent-gone")).toEqual([]), 5000);
-    expect(await codeOf(agentsVia(other.address).executeTask({ agentId: "gone-agent", input: "x" }))).not.toBe("ok");
+    expect(
+      await codeOf(agentsVia(other.address).executeTask({ agentId: "gone-agent", input: "x" })),
+    ).not.toBe("ok");
   });
 
   it("closes the link of an agent whose token is removed from the file", async () => {
     const tokensFile = join(dir, "agent-link", "tokens");
     const original = readFileSync(tokensFile, "utf8");
     const states: string[] = [];
-    const nat = dial({ agentId: "nat-agent", onState: (s) => states.push(s.kind === "waiting" ? `waiting:${Code[s.code ?? 0]}` : s.kind) });
+    const nat = dial({
+      agentId: "nat-agent",
+      onState: (s) => states.push(s.kind === "waiting" ? `waiting:${Code[s.code ?? 0]}` : s.kind),
+    });
     await nat.ready();
     try {
-      writeFileSync(tokensFile, original.split("\n").filter((l) => !l.startsWith("nat-agent ")).join("\n"));
+      writeFileSync(
+        tokensFile,
+        original
+          .split("\n")
+          .filter((l) => !l.startsWith("nat-agent "))
+          .join("\n"),
+      );
       await eventually(async () => expect(states).toContain("waiting:Unauthenticated"), 5000);
       expect(nat.linked()).toBe(false);
     } finally {

@@ -9,14 +9,18 @@ import {
   type RouterMessage,
   RouterMessageSchema,
 } from "../../gen/agentplatform/v1/link_pb";
-import type { TaskResponse } from "../../gen/agentplatform/v1/platform_pb";
-import { agentIdHeader, agentTokenHeader, dialInServiceName } from "../../platform/agent-link-protocol";
+import type { TaskRequest, TaskResponse } from "../../gen/agentplatform/v1/platform_pb";
+import {
+  agentIdHeader,
+  agentTokenHeader,
+  dialInServiceName,
+} from "../../platform/agent-link-protocol";
 import type { Logger } from "../../platform/log";
 import type { ConsulClient } from "../../registry/consul-client";
 import { type AgentTokenStore, createAgentTokenStore } from "./agent-tokens";
 import { createLinkRegistry, type LinkRegistry } from "./link-registry";
 import { createLinkSession, type LinkSession } from "./link-session";
-import type { LinkedAgents } from "./linked-agents";
+import type { LinkedAgents, LinkedCallContext } from "./linked-agents";
 
 /** The router holding the links (structurally the router's RouterSelf). */
 export interface LinkHost {
@@ -82,7 +86,9 @@ export function createLinkedAgents(host: LinkHost, options: AgentLinkOptions): L
   const maxCap = options.maxConcurrentTasksCap ?? 256;
   const ownsTokens = "path" in options.tokens;
   const tokens: AgentTokenStore =
-    "path" in options.tokens ? createAgentTokenStore({ path: options.tokens.path, logger: log }) : options.tokens;
+    "path" in options.tokens
+      ? createAgentTokenStore({ path: options.tokens.path, logger: log })
+      : options.tokens;
   const registry: LinkRegistry | undefined =
     (options.register ?? true)
       ? createLinkRegistry({
@@ -91,7 +97,9 @@ export function createLinkedAgents(host: LinkHost, options: AgentLinkOptions): L
           routerAddress: () => host.address(),
           logger: log,
           ...(options.registryTtlMs !== undefined ? { ttlMs: options.registryTtlMs } : {}),
-          ...(options.offlineGraceMs !== undefined ? { offlineGraceMs: options.offlineGraceMs } : {}),
+          ...(options.offlineGraceMs !== undefined
+            ? { offlineGraceMs: options.offlineGraceMs }
+            : {}),
         })
       : undefined;
   const byService = new Map<string, Set<LinkSession>>();
@@ -102,7 +110,10 @@ export function createLinkedAgents(host: LinkHost, options: AgentLinkOptions): L
     for (const set of byService.values()) {
       for (const session of set) {
         void tokens.verify(session.agentId, session.token).then((ok) => {
-          if (!ok) session.close(new ConnectError(`token of ${session.agentId} revoked`, Code.Unauthenticated));
+          if (!ok)
+            session.close(
+              new ConnectError(`token of ${session.agentId} revoked`, Code.Unauthenticated),
+            );
         });
       }
     }
@@ -151,11 +162,15 @@ export function createLinkedAgents(host: LinkHost, options: AgentLinkOptions): L
     let best: LinkSession | undefined;
     for (const s of linksOf(service)) {
       if (s.closed || s.inFlight() >= s.maxConcurrentTasks) continue;
-      if (!best || s.maxConcurrentTasks - s.inFlight() > best.maxConcurrentTasks - best.inFlight()) best = s;
+      if (!best || s.maxConcurrentTasks - s.inFlight() > best.maxConcurrentTasks - best.inFlight())
+        best = s;
     }
     if (best) return best;
     if (linksOf(service).size === 0) {
-      throw new ConnectError(`no dial-in agent for "${service}" is linked to this router`, Code.Unavailable);
+      throw new ConnectError(
+        `no dial-in agent for "${service}" is linked to this router`,
+        Code.Unavailable,
+      );
     }
     throw new ConnectError(
       `every link of "${service}" is running its maximum of concurrent tasks`,
@@ -163,11 +178,16 @@ export function createLinkedAgents(host: LinkHost, options: AgentLinkOptions): L
     );
   }
 
-  async function authenticate(ctx: HandlerContext): Promise<{ agentId: string; token: string; service: string }> {
+  async function authenticate(
+    ctx: HandlerContext,
+  ): Promise<{ agentId: string; token: string; service: string }> {
     const agentId = ctx.requestHeader.get(agentIdHeader) ?? "";
     const token = ctx.requestHeader.get(agentTokenHeader) ?? "";
     if (agentId === "" || token === "") {
-      throw new ConnectError(`metadata ${agentIdHeader} and ${agentTokenHeader} are required`, Code.Unauthenticated);
+      throw new ConnectError(
+        `metadata ${agentIdHeader} and ${agentTokenHeader} are required`,
+        Code.Unauthenticated,
+      );
     }
     if (!(await tokens.verify(agentId, token))) {
       log.warn("dial-in agent refused: bad token", { agent_id: agentId });
@@ -183,7 +203,10 @@ export function createLinkedAgents(host: LinkHost, options: AgentLinkOptions): L
     return { agentId, token, service };
   }
 
-  async function* connect(requests: AsyncIterable<AgentMessage>, ctx: HandlerContext): AsyncGenerator<RouterMessage> {
+  async function* connect(
+    requests: AsyncIterable<AgentMessage>,
+    ctx: HandlerContext,
+  ): AsyncGenerator<RouterMessage> {
     if (closing) throw new ConnectError("router is shutting down", Code.Unavailable);
     const { agentId, token, service } = await authenticate(ctx);
 
@@ -231,7 +254,12 @@ export function createLinkedAgents(host: LinkHost, options: AgentLinkOptions): L
         }
         session.close(new ConnectError("the agent closed the link", Code.Unavailable));
       } catch (err) {
-        session.close(new ConnectError(`link read failed: ${ConnectError.from(err).rawMessage}`, Code.Unavailable));
+        session.close(
+          new ConnectError(
+            `link read failed: ${ConnectError.from(err).rawMessage}`,
+            Code.Unavailable,
+          ),
+        );
       }
     })();
 
@@ -249,7 +277,13 @@ export function createLinkedAgents(host: LinkHost, options: AgentLinkOptions): L
     }
   }
 
-  async function* runOn(service: string, request: Parameters<LinkedAgents["executeTask"]>[1], streaming: boolean, ctx: Parameters<LinkedAgents["executeTask"]>[2]): AsyncGenerator<TaskResponse> {
+  // A generator, so the link is picked when the caller starts reading, not when it asks.
+  async function* runOn(
+    service: string,
+    request: TaskRequest,
+    streaming: boolean,
+    ctx: LinkedCallContext,
+  ): AsyncGenerator<TaskResponse> {
     yield* pick(service).run(request, streaming, ctx);
   }
 
@@ -282,7 +316,9 @@ export function createLinkedAgents(host: LinkHost, options: AgentLinkOptions): L
       closing = true;
       for (const set of [...byService.values()]) {
         for (const session of [...set]) {
-          session.close(new ConnectError("router is shutting down; link elsewhere", Code.Unavailable));
+          session.close(
+            new ConnectError("router is shutting down; link elsewhere", Code.Unavailable),
+          );
         }
       }
       await registry?.close();

@@ -3,7 +3,12 @@
 // own token file) agree without any manual step.
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
-import { formatTokenLine, generateAgentToken, hashAgentToken, parseTokenFile } from "./agent-tokens";
+import {
+  formatTokenLine,
+  generateAgentToken,
+  hashAgentToken,
+  parseTokenFile,
+} from "./agent-tokens";
 
 export const defaultTokenFile = (dataDir = ".data") => join(dataDir, "agent-link", "tokens");
 export const defaultAgentTokenFile = (agentId: string, dataDir = ".data") =>
@@ -39,7 +44,10 @@ export function ensureLocalAgentToken(agentId: string, dataDir = ".data"): Local
     .filter((line) => line.trim() !== "" && line.trim().split(/\s+/)[0] !== agentId)
     .map((line) => `${line}\n`)
     .join("");
-  const header = kept === "" ? "# Dial-in agent tokens (salted hashes). Remove a line to revoke.\n" : "";
-  writeFileSync(tokensFile, header + kept + formatTokenLine(agentId, hashAgentToken(token)), { mode: 0o600 });
+  const header =
+    kept === "" ? "# Dial-in agent tokens (salted hashes). Remove a line to revoke.\n" : "";
+  writeFileSync(tokensFile, header + kept + formatTokenLine(agentId, hashAgentToken(token)), {
+    mode: 0o600,
+  });
   return { agentId, token, tokensFile, tokenFile };
 }

@@ -3,12 +3,17 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createLogger } from "../../platform/log";
-import { type DialInAgent, runDialInAgent } from "../../services/sdk/dial-in-agent";
 import { natAgent } from "../../services/nat-agent/nat-agent";
+import { type DialInAgent, runDialInAgent } from "../../services/sdk/dial-in-agent";
 import type { Router } from "../router";
-import { eventually, startTestRegistry, startTestRouter, type TestRegistry } from "../test-support/cluster";
-import { ensureLocalAgentToken } from "./local-agent-tokens";
+import {
+  eventually,
+  startTestRegistry,
+  startTestRouter,
+  type TestRegistry,
+} from "../test-support/cluster";
 import { type LinkedAgentsHub, linkedAgentsFactory } from "./linked-agents-hub";
+import { ensureLocalAgentToken } from "./local-agent-tokens";
 
 const count = 200;
 const silent = createLogger("test", { write: () => {} });
@@ -97,6 +102,8 @@ describe("dial-in agents after a router restart", () => {
     // Every agent is registered again, at the restarted router.
     await hub.registrySettled();
     const services = await reg.consul.catalogServices();
-    expect(Object.keys(services.value).filter((s) => s.startsWith("agent-storm")).length).toBe(count);
+    expect(Object.keys(services.value).filter((s) => s.startsWith("agent-storm")).length).toBe(
+      count,
+    );
   }, 30_000);
 });

@@ -7,7 +7,13 @@ import { TaskState, type TaskStatusResponse } from "../../gen/agentplatform/v1/p
 import type { Router } from "../../router/router";
 import { startTestRouter } from "../../router/test-support/cluster";
 import { type RunningService, startService } from "../sdk";
-import { clientsFor, codeOf, eventually, quietLogger, startTestRegistry } from "../sdk/test-support";
+import {
+  clientsFor,
+  codeOf,
+  eventually,
+  quietLogger,
+  startTestRegistry,
+} from "../sdk/test-support";
 import { loadClimateDataset } from "../weather/climate-dataset";
 import { createClimatologyProvider } from "../weather/climatology-provider";
 import { createWeatherTool } from "../weather/weather-tool";
@@ -40,12 +46,18 @@ beforeAll(async () => {
   consulAddress = registry.address;
   router = await startTestRouter(consul);
   const common = { consulAddress, logger: quietLogger, drainDelayMs: 0, metricsPort: -1 };
-  weather = await startService(createWeatherTool(createClimatologyProvider(loadClimateDataset())), common);
+  weather = await startService(
+    createWeatherTool(createClimatologyProvider(loadClimateDataset())),
+    common,
+  );
   workerA = await startWorker("worker-itinerary-a");
   viaRouter = clientsFor(router.address);
   // Ready once the router can reach both the tool and the worker.
   await eventually("weather tool routable", () =>
-    viaRouter.tools.executeTool({ toolId: "weather-tool", operation: "cities" }, { timeoutMs: 2000 }),
+    viaRouter.tools.executeTool(
+      { toolId: "weather-tool", operation: "cities" },
+      { timeoutMs: 2000 },
+    ),
   );
   await eventually("worker routable", () =>
     viaRouter.workers.listWorkers({}).then((r) => (r.workers.length > 0 ? r : undefined)),
@@ -60,14 +72,22 @@ afterAll(async () => {
   rmSync(dir, { recursive: true, force: true });
 });
 
-const status = (taskId: string) => viaRouter.workers.getTaskStatus({ taskId, workerId: "itinerary-worker" });
+const status = (taskId: string) =>
+  viaRouter.workers.getTaskStatus({ taskId, workerId: "itinerary-worker" });
 const until = (taskId: string, done: (s: TaskStatusResponse) => boolean, timeoutMs = 15_000) =>
-  eventually(`task ${taskId}`, async () => {
-    const s = await status(taskId);
-    return done(s) ? s : undefined;
-  }, timeoutMs, 100);
+  eventually(
+    `task ${taskId}`,
+    async () => {
+      const s = await status(taskId);
+      return done(s) ? s : undefined;
+    },
+    timeoutMs,
+    100,
+  );
 const terminal = (s: TaskStatusResponse) =>
-  s.state === TaskState.SUCCEEDED || s.state === TaskState.FAILED || s.state === TaskState.CANCELLED;
+  s.state === TaskState.SUCCEEDED ||
+  s.state === TaskState.FAILED ||
+  s.state === TaskState.CANCELLED;
 
 describe("itinerary worker through a router", () => {
   it("accepts at once, reports progress by steps, and plans each day from the weather tool", async () => {
@@ -81,7 +101,10 @@ describe("itinerary worker through a router", () => {
     expect(accepted.success).toBe(true);
     const taskId = accepted.taskId;
 
-    const running = await until(taskId, (s) => s.state === TaskState.RUNNING && s.progress > 0 && s.progress < 100);
+    const running = await until(
+      taskId,
+      (s) => s.state === TaskState.RUNNING && s.progress > 0 && s.progress < 100,
+    );
     expect(running.steps.map((s) => s.name)).toEqual([
       "validate",
       "weather 2025-07-10",
@@ -95,23 +118,45 @@ describe("itinerary worker through a router", () => {
     expect(done.state).toBe(TaskState.SUCCEEDED);
     expect(done.progress).toBe(100);
     expect(done.steps.every((s) => s.state === TaskState.SUCCEEDED)).toBe(true);
-    const plan = JSON.parse(done.output) as { city: string; days: { date: string; weather: { high: number }; morning: string }[]; basis: string };
+    const plan = JSON.parse(done.output) as {
+      city: string;
+      days: { date: string; weather: { high: number }; morning: string }[];
+      basis: string;
+    };
     expect(plan.city).toBe("Lisbon");
     expect(plan.basis).toBe("climatology");
     expect(plan.days.map((d) => d.date)).toEqual(["2025-07-10", "2025-07-11", "2025-07-12"]);
     // The day's weather is exactly what the weather tool answers for that date.
-    const tool = await viaRouter.tools.executeTool({ toolId: "weather-tool", operation: "forecast", parameters: { city: "Lisbon", start_date: "2025-07-11", days: "1" } });
+    const tool = await viaRouter.tools.executeTool({
+      toolId: "weather-tool",
+      operation: "forecast",
+      parameters: { city: "Lisbon", start_date: "2025-07-11", days: "1" },
+    });
     const [day] = (JSON.parse(tool.outputJson) as { days: { high: number }[] }).days;
     expect(plan.days[1]?.weather.high).toBe(day?.high);
     expect(plan.days[0]?.morning).not.toBe("");
   });
 
   it("refuses bad requests at once and reports an unknown city as a failed task with suggestions", async () => {
-    expect(await codeOf(viaRouter.workers.processTask({ agentId: "itinerary-worker", input: "Rome", parameters: { days: "40" } }))).toBe(Code.InvalidArgument);
-    expect(await codeOf(viaRouter.workers.processTask({ agentId: "itinerary-worker", input: "" }))).toBe(Code.InvalidArgument);
+    expect(
+      await codeOf(
+        viaRouter.workers.processTask({
+          agentId: "itinerary-worker",
+          input: "Rome",
+          parameters: { days: "40" },
+        }),
+      ),
+    ).toBe(Code.InvalidArgument);
+    expect(
+      await codeOf(viaRouter.workers.processTask({ agentId: "itinerary-worker", input: "" })),
+    ).toBe(Code.InvalidArgument);
     expect(await codeOf(status("no-such-task"))).toBe(Code.NotFound);
 
-    const accepted = await viaRouter.workers.processTask({ agentId: "itinerary-worker", input: JSON.stringify({ city: "Lisbonn", days: 2 }), parameters: { pace_ms: "0" } });
+    const accepted = await viaRouter.workers.processTask({
+      agentId: "itinerary-worker",
+      input: JSON.stringify({ city: "Lisbonn", days: 2 }),
+      parameters: { pace_ms: "0" },
+    });
     const failed = await until(accepted.taskId, terminal);
     expect(failed.state).toBe(TaskState.FAILED);
     expect(failed.error).toContain('did you mean "Lisbon"');
@@ -119,17 +164,32 @@ describe("itinerary worker through a router", () => {
   });
 
   it("is idempotent for a retried ProcessTask with the same task id", async () => {
-    const req = { agentId: "itinerary-worker", taskId: "same-id", input: "Oslo", parameters: { days: "1", pace_ms: "0" } };
+    const req = {
+      agentId: "itinerary-worker",
+      taskId: "same-id",
+      input: "Oslo",
+      parameters: { days: "1", pace_ms: "0" },
+    };
     const first = await viaRouter.workers.processTask(req);
     const again = await viaRouter.workers.processTask(req);
     expect(again.taskId).toBe(first.taskId);
-    expect(await codeOf(viaRouter.workers.processTask({ ...req, input: "Paris" }))).toBe(Code.AlreadyExists);
+    expect(await codeOf(viaRouter.workers.processTask({ ...req, input: "Paris" }))).toBe(
+      Code.AlreadyExists,
+    );
   });
 
   it("cancels a running task", async () => {
-    const accepted = await viaRouter.workers.processTask({ agentId: "itinerary-worker", input: "Tokyo", parameters: { days: "10", pace_ms: "300" } });
+    const accepted = await viaRouter.workers.processTask({
+      agentId: "itinerary-worker",
+      input: "Tokyo",
+      parameters: { days: "10", pace_ms: "300" },
+    });
     await until(accepted.taskId, (s) => s.state === TaskState.RUNNING);
-    const cancelled = await viaRouter.workers.cancelTask({ taskId: accepted.taskId, workerId: "itinerary-worker", reason: "changed plans" });
+    const cancelled = await viaRouter.workers.cancelTask({
+      taskId: accepted.taskId,
+      workerId: "itinerary-worker",
+      reason: "changed plans",
+    });
     expect(cancelled.state).toBe(TaskState.CANCELLED);
     expect(cancelled.message).toContain("changed plans");
     const later = await status(accepted.taskId);
@@ -140,17 +200,25 @@ describe("itinerary worker through a router", () => {
   it("hands a task to another instance when its worker drains, and any instance reports it", async () => {
     workerB = await startWorker("worker-itinerary-b");
     const direct = (w: RunningService) => clientsFor(w.address).workers;
-    const accepted = await direct(workerA).processTask({ input: "Berlin", parameters: { days: "6", pace_ms: "200" } });
+    const accepted = await direct(workerA).processTask({
+      input: "Berlin",
+      parameters: { days: "6", pace_ms: "200" },
+    });
     const taskId = accepted.taskId;
     await until(taskId, (s) => s.progress >= 20);
     // Instance B reads the shared store: it knows the task instance A is running.
     expect((await direct(workerB).getTaskStatus({ taskId })).state).toBe(TaskState.RUNNING);
 
     await workerA.stop(0);
-    const done = await eventually("task finished by B", async () => {
-      const s = await direct(workerB as RunningService).getTaskStatus({ taskId });
-      return terminal(s) ? s : undefined;
-    }, 15_000, 100);
+    const done = await eventually(
+      "task finished by B",
+      async () => {
+        const s = await direct(workerB as RunningService).getTaskStatus({ taskId });
+        return terminal(s) ? s : undefined;
+      },
+      15_000,
+      100,
+    );
     expect(done.state).toBe(TaskState.SUCCEEDED);
     expect(Number(done.metadata.attempt)).toBe(2);
     expect((JSON.parse(done.output) as { days: unknown[] }).days).toHaveLength(6);

@@ -28,7 +28,11 @@ function addDays(date: string, n: number): string {
 function checkDate(raw: string): string {
   const text = raw.trim();
   const d = new Date(`${text}T00:00:00Z`);
-  if (!/^\d{4}-\d{2}-\d{2}$/.test(text) || Number.isNaN(d.getTime()) || d.toISOString().slice(0, 10) !== text) {
+  if (
+    !/^\d{4}-\d{2}-\d{2}$/.test(text) ||
+    Number.isNaN(d.getTime()) ||
+    d.toISOString().slice(0, 10) !== text
+  ) {
     throw invalid(`start_date must be a date as YYYY-MM-DD, got "${raw}"`);
   }
   return text;
@@ -67,7 +71,9 @@ export function parseTripRequest(request: TaskRequest): TripRequest {
     throw invalid(`days must be a whole number from 1 to ${maxTripDays}, got "${rawDays}"`);
   }
   const rawStart = param("start_date", "startDate");
-  const startDate = rawStart ? checkDate(rawStart) : addDays(new Date().toISOString().slice(0, 10), 1);
+  const startDate = rawStart
+    ? checkDate(rawStart)
+    : addDays(new Date().toISOString().slice(0, 10), 1);
   const rawPace = param("pace_ms") ?? "250";
   const paceMs = Number(rawPace);
   if (!Number.isInteger(paceMs) || paceMs < 0 || paceMs > 60_000) {
@@ -117,23 +123,42 @@ export const itineraryWorker = defineWorker<TripRequest>({
       await sleep(trip.paceMs, ctx.signal);
       climate.push(
         await ctx.step(`weather ${date}`, async () => {
-          const answer = await weather(ctx, "forecast", { city: place.city, start_date: date, days: "1" });
-          const [day] = answer.days as { high: number; low: number; rain_chance: number; conditions: string }[];
+          const answer = await weather(ctx, "forecast", {
+            city: place.city,
+            start_date: date,
+            days: "1",
+          });
+          const [day] = answer.days as {
+            high: number;
+            low: number;
+            rain_chance: number;
+            conditions: string;
+          }[];
           if (!day) throw new ConnectError(`weather-tool gave no day for ${date}`, Code.Internal);
-          return { date, high: day.high, low: day.low, rainChance: day.rain_chance, conditions: day.conditions };
+          return {
+            date,
+            high: day.high,
+            low: day.low,
+            rainChance: day.rain_chance,
+            conditions: day.conditions,
+          };
         }),
       );
     }
 
     await sleep(trip.paceMs, ctx.signal);
-    const plans = await ctx.step("plan activities", async () => climate.map((day, i) => planDay(day, i)));
+    const plans = await ctx.step("plan activities", async () =>
+      climate.map((day, i) => planDay(day, i)),
+    );
 
     return ctx.step("compile", async () => {
       const packing = packingList(climate);
       const summary = `${trip.days}-day trip to ${place.city} from ${trip.startDate}: ${climate
         .map((d) => d.conditions)
         .filter((c, i, all) => all.indexOf(c) === i)
-        .join("; ")}. Plans follow typical weather for these dates (climate normals), not a live forecast.`;
+        .join(
+          "; ",
+        )}. Plans follow typical weather for these dates (climate normals), not a live forecast.`;
       return JSON.stringify({
         city: place.city,
         country: place.country,

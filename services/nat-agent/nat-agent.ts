@@ -4,11 +4,18 @@ import { Code, ConnectError } from "@connectrpc/connect";
 import { defineAgent, sleep } from "../sdk";
 
 const stopWords = new Set(
-  "a an and are as at be but by for from has have he her his i in is it its of on or she that the their they this to was were will with you".split(" "),
+  "a an and are as at be but by for from has have he her his i in is it its of on or she that the their they this to was were will with you".split(
+    " ",
+  ),
 );
 
 export function splitSentences(text: string): string[] {
-  return (text.replace(/\s+/g, " ").trim().match(/[^.!?]+[.!?]*/g) ?? [])
+  return (
+    text
+      .replace(/\s+/g, " ")
+      .trim()
+      .match(/[^.!?]+[.!?]*/g) ?? []
+  )
     .map((s) => s.trim())
     .filter((s) => s !== "");
 }
@@ -20,12 +27,16 @@ export function splitSentences(text: string): string[] {
 export function summarise(text: string, maxSentences: number): string[] {
   const sentences = splitSentences(text);
   if (sentences.length <= maxSentences) return sentences;
-  const wordsOf = (s: string) => (s.toLowerCase().match(/[\p{L}\p{N}']+/gu) ?? []).filter((w) => !stopWords.has(w));
+  const wordsOf = (s: string) =>
+    (s.toLowerCase().match(/[\p{L}\p{N}']+/gu) ?? []).filter((w) => !stopWords.has(w));
   const frequency = new Map<string, number>();
-  for (const s of sentences) for (const w of wordsOf(s)) frequency.set(w, (frequency.get(w) ?? 0) + 1);
+  for (const s of sentences)
+    for (const w of wordsOf(s)) frequency.set(w, (frequency.get(w) ?? 0) + 1);
   const scored = sentences.map((s, index) => {
     const words = wordsOf(s);
-    const score = words.reduce((sum, w) => sum + (frequency.get(w) ?? 0), 0) / Math.max(1, Math.sqrt(words.length));
+    const score =
+      words.reduce((sum, w) => sum + (frequency.get(w) ?? 0), 0) /
+      Math.max(1, Math.sqrt(words.length));
     return { s, index, score };
   });
   return scored
@@ -39,9 +50,13 @@ const modes = ["summarise", "uppercase"] as const;
 type Mode = (typeof modes)[number];
 
 function modeOf(raw: string | undefined): Mode {
-  const mode = raw === undefined || raw === "" ? "summarise" : raw === "summarize" ? "summarise" : raw;
+  const mode =
+    raw === undefined || raw === "" ? "summarise" : raw === "summarize" ? "summarise" : raw;
   if (!(modes as readonly string[]).includes(mode)) {
-    throw new ConnectError(`parameters.mode must be "summarise" or "uppercase", got "${raw}"`, Code.InvalidArgument);
+    throw new ConnectError(
+      `parameters.mode must be "summarise" or "uppercase", got "${raw}"`,
+      Code.InvalidArgument,
+    );
   }
   return mode as Mode;
 }
@@ -56,8 +71,11 @@ function sentencesParam(raw: string | undefined): number {
 }
 
 function resultOf(input: string, mode: Mode, sentences: number): string[] {
-  if (input.trim() === "") throw new ConnectError("input is empty: nothing to process", Code.InvalidArgument);
-  return mode === "uppercase" ? splitSentences(input).map((s) => s.toUpperCase()) : summarise(input, sentences);
+  if (input.trim() === "")
+    throw new ConnectError("input is empty: nothing to process", Code.InvalidArgument);
+  return mode === "uppercase"
+    ? splitSentences(input).map((s) => s.toUpperCase())
+    : summarise(input, sentences);
 }
 
 export const natAgent = defineAgent({
@@ -75,9 +93,17 @@ export const natAgent = defineAgent({
     const parts = resultOf(request.input, mode, sentencesParam(request.parameters.sentences));
     const delayMs = Number(request.parameters.delay_ms ?? "50");
     for (const [i, part] of parts.entries()) {
-      await sleep(Number.isFinite(delayMs) ? Math.min(Math.max(delayMs, 0), 10_000) : 50, ctx.signal);
+      await sleep(
+        Number.isFinite(delayMs) ? Math.min(Math.max(delayMs, 0), 10_000) : 50,
+        ctx.signal,
+      );
       yield { output: part, progress: Math.floor(((i + 1) / (parts.length + 1)) * 100) };
     }
-    yield { output: parts.join(" "), done: true, success: true, metadata: { mode, sentences: String(parts.length) } };
+    yield {
+      output: parts.join(" "),
+      done: true,
+      success: true,
+      metadata: { mode, sentences: String(parts.length) },
+    };
   },
 });

@@ -74,7 +74,11 @@ export function agentRoutes(agent: AgentDefinition, runtime: ServiceRuntime) {
   return (router: ConnectRouter) => {
     router.service(AgentService, {
       async executeTask(request, handlerCtx) {
-        const ctx = contextFromHandler(handlerCtx, log.child({ task_id: request.taskId }), runtime.platform);
+        const ctx = contextFromHandler(
+          handlerCtx,
+          log.child({ task_id: request.taskId }),
+          runtime.platform,
+        );
         return counted(runtime, () =>
           executeAgentTask(agent, request, ctx).catch((err: unknown) => {
             throw toConnectError(err, log, "ExecuteTask", handlerCtx.signal);
@@ -82,7 +86,11 @@ export function agentRoutes(agent: AgentDefinition, runtime: ServiceRuntime) {
         );
       },
       async *streamTask(request, handlerCtx) {
-        const ctx = contextFromHandler(handlerCtx, log.child({ task_id: request.taskId }), runtime.platform);
+        const ctx = contextFromHandler(
+          handlerCtx,
+          log.child({ task_id: request.taskId }),
+          runtime.platform,
+        );
         runtime.active.count++;
         try {
           yield* streamAgentTask(agent, request, ctx);
@@ -107,7 +115,8 @@ export function agentRoutes(agent: AgentDefinition, runtime: ServiceRuntime) {
         });
       },
       listAgents(request) {
-        const matches = request.capability === "" || agent.capabilities.includes(request.capability);
+        const matches =
+          request.capability === "" || agent.capabilities.includes(request.capability);
         return create(ListAgentsResponseSchema, {
           agents: matches
             ? [

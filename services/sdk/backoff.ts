@@ -11,7 +11,11 @@ export interface BackoffOptions {
 }
 
 /** The delay before attempt `attempt` (0 for the first retry); `random` is injectable for tests. */
-export function fullJitterDelay(attempt: number, options: BackoffOptions = {}, random = Math.random): number {
+export function fullJitterDelay(
+  attempt: number,
+  options: BackoffOptions = {},
+  random = Math.random,
+): number {
   const initial = options.initialMs ?? 500;
   const max = options.maxMs ?? 30_000;
   const ceiling = Math.min(max, initial * (options.multiplier ?? 2) ** Math.min(attempt, 30));

@@ -3,9 +3,18 @@
 import { create, type MessageInitShape } from "@bufbuild/protobuf";
 import { Code, ConnectError, createClient, type Transport } from "@connectrpc/connect";
 import { createGrpcTransport } from "@connectrpc/connect-node";
-import { AgentLink, type AgentMessage, AgentMessageSchema, type LinkTask } from "../../gen/agentplatform/v1/link_pb";
+import {
+  AgentLink,
+  type AgentMessage,
+  AgentMessageSchema,
+  type LinkTask,
+} from "../../gen/agentplatform/v1/link_pb";
 import { type TaskResponse, TaskResponseSchema } from "../../gen/agentplatform/v1/platform_pb";
-import { agentIdHeader, agentTokenHeader, linkErrorCodeKey } from "../../platform/agent-link-protocol";
+import {
+  agentIdHeader,
+  agentTokenHeader,
+  linkErrorCodeKey,
+} from "../../platform/agent-link-protocol";
 import { createAsyncQueue } from "../../platform/async-queue";
 import { createLogger, type Logger } from "../../platform/log";
 import type { TlsFiles } from "../../platform/tls";
@@ -171,7 +180,11 @@ export function runDialInAgent(options: DialInAgentOptions): DialInAgent {
             send({ message: { case: "heartbeat", value: { sentAtMs: BigInt(Date.now()) } } });
           }, interval);
           heartbeat.unref();
-          log.info("linked", { router_id: m.value.routerId, link_id: m.value.linkId, router: routerAddress });
+          log.info("linked", {
+            router_id: m.value.routerId,
+            link_id: m.value.linkId,
+            router: routerAddress,
+          });
           setState({ kind: "linked", linkId: m.value.linkId, routerId: m.value.routerId });
         } else if (m.case === "task") {
           void runTask(m.value);
@@ -205,8 +218,15 @@ export function runDialInAgent(options: DialInAgentOptions): DialInAgent {
       // A link that was up starts the backoff over; failures to link grow it.
       attempt = accepted ? 0 : attempt + 1;
       const delayMs = fullJitterDelay(attempt, options.backoff);
-      const level = error.code === Code.Unauthenticated || error.code === Code.PermissionDenied ? "error" : "warn";
-      log[level]("link down; reconnecting", { error: error.rawMessage, code: Code[error.code], delay_ms: delayMs });
+      const level =
+        error.code === Code.Unauthenticated || error.code === Code.PermissionDenied
+          ? "error"
+          : "warn";
+      log[level]("link down; reconnecting", {
+        error: error.rawMessage,
+        code: Code[error.code],
+        delay_ms: delayMs,
+      });
       setState({ kind: "waiting", delayMs, error: error.rawMessage, code: error.code });
       await sleep(delayMs, stopping.signal).catch(() => {});
     }

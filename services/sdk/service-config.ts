@@ -1,7 +1,11 @@
 // A service's configuration, from the environment, validated once at start.
 import { hostname } from "node:os";
 import { EnvReader } from "../../platform/config";
-import { defaultServerLimits, readServerLimits, type ServerLimits } from "../../platform/server-limits";
+import {
+  defaultServerLimits,
+  readServerLimits,
+  type ServerLimits,
+} from "../../platform/server-limits";
 import { loadTlsFiles, readTlsConfig, type TlsFiles } from "../../platform/tls";
 
 export interface ServiceConfig {

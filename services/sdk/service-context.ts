@@ -64,5 +64,8 @@ export function toConnectError(
   if (err instanceof ConnectError) return err;
   if (signal?.aborted) return new ConnectError("cancelled by the caller", Code.Canceled);
   logger.error(`${what} failed`, { err, stack: err instanceof Error ? err.stack : undefined });
-  return new ConnectError(`${what} failed: ${err instanceof Error ? err.message : String(err)}`, Code.Internal);
+  return new ConnectError(
+    `${what} failed: ${err instanceof Error ? err.message : String(err)}`,
+    Code.Internal,
+  );
 }

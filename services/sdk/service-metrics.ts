@@ -81,15 +81,29 @@ export function createServiceMetrics(
     interceptor,
     render() {
       const out = createPrometheusText();
-      out.family("grpc_server_handled_total", "counter", "Calls finished, by method and status code.");
+      out.family(
+        "grpc_server_handled_total",
+        "counter",
+        "Calls finished, by method and status code.",
+      );
       for (const [method, stats] of methods) {
         for (const [code, n] of stats.codes) {
           out.sample("grpc_server_handled_total", { ...labels, method, code }, n);
         }
       }
-      out.family("grpc_server_handling_seconds", "histogram", "Time from call start to its end, in seconds.");
+      out.family(
+        "grpc_server_handling_seconds",
+        "histogram",
+        "Time from call start to its end, in seconds.",
+      );
       for (const [method, stats] of methods) {
-        out.histogram("grpc_server_handling_seconds", { ...labels, method }, bounds, stats.buckets, stats.sum);
+        out.histogram(
+          "grpc_server_handling_seconds",
+          { ...labels, method },
+          bounds,
+          stats.buckets,
+          stats.sum,
+        );
       }
       out.family("grpc_server_in_flight", "gauge", "Calls in progress.");
       out.sample("grpc_server_in_flight", labels, inFlight);

@@ -5,13 +5,18 @@ import type { DescService } from "@bufbuild/protobuf";
 import type { ConnectRouter } from "@connectrpc/connect";
 import { AgentService, TaskWorker, ToolService } from "../../gen/agentplatform/v1/platform_pb";
 import { type GrpcServer, startGrpcServer } from "../../platform/grpc-server";
-import { createHealthStatusTable, type HealthStatusTable, ServingStatus } from "../../platform/health";
+import {
+  createHealthStatusTable,
+  type HealthStatusTable,
+  ServingStatus,
+} from "../../platform/health";
 import { createLogger, type Logger } from "../../platform/log";
 import { type MetricsServer, startMetricsServer } from "../../platform/metrics-http";
 import { createReflectionIndex, reflectionRoutes } from "../../platform/reflection";
-import { registerInstance, type Registration } from "../../platform/registration";
+import { type Registration, registerInstance } from "../../platform/registration";
 import { createConsulClient } from "../../registry/consul-client";
 import { agentRoutes } from "./agent-routes";
+import { callLogInterceptor } from "./call-log";
 import { clientId, registryName, type ServiceDefinition, versionOf } from "./definitions";
 import { createLazyPlatformClient, type PlatformClient } from "./platform-client";
 import { defaultServiceConfig, type ServiceConfigInput } from "./service-config";
@@ -111,7 +116,7 @@ export async function startService(
       reflectionRoutes(reflection)(router);
       routes(router);
     },
-    interceptors: [metrics.interceptor],
+    interceptors: [metrics.interceptor, callLogInterceptor(log)],
     limits: config.limits,
     ...(config.tls ? { tls: config.tls } : {}),
     logger: log,

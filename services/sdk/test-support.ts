@@ -9,9 +9,14 @@ import {
   startEmbeddedRegistry,
 } from "../../registry/embedded/embedded-registry";
 
-export const quietLogger = createLogger("test", { level: process.env.TEST_LOG_LEVEL === "debug" ? "debug" : "error" });
+export const quietLogger = createLogger("test", {
+  level: process.env.TEST_LOG_LEVEL === "debug" ? "debug" : "error",
+});
 
-export async function startTestRegistry(): Promise<{ registry: EmbeddedRegistry; consul: ConsulClient }> {
+export async function startTestRegistry(): Promise<{
+  registry: EmbeddedRegistry;
+  consul: ConsulClient;
+}> {
   const registry = await startEmbeddedRegistry({ logger: quietLogger });
   return { registry, consul: createConsulClient({ address: registry.address }) };
 }

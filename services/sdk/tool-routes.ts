@@ -43,7 +43,11 @@ export function toolRoutes(tool: ToolDefinition, runtime: ServiceRuntime) {
           parameters: { ...request.parameters },
           input: parseInput(request.inputJson),
         };
-        const ctx = contextFromHandler(handlerCtx, log.child({ request_id: requestId }), runtime.platform);
+        const ctx = contextFromHandler(
+          handlerCtx,
+          log.child({ request_id: requestId }),
+          runtime.platform,
+        );
         return counted(runtime, async () => {
           try {
             const out = await tool.executeTool(call, ctx);

@@ -4,7 +4,9 @@ import { readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { editDistance } from "./edit-distance";
 
-export const defaultDatasetPath = fileURLToPath(new URL("./data/climate-normals.json", import.meta.url));
+export const defaultDatasetPath = fileURLToPath(
+  new URL("./data/climate-normals.json", import.meta.url),
+);
 
 export interface CityNormals {
   name: string;
@@ -44,7 +46,11 @@ function checkCity(raw: unknown, index: number): CityNormals {
   if (typeof c.name !== "string" || c.name === "") throw new Error(`${where} has no name`);
   const months = (key: string) => {
     const v = c[key];
-    if (!Array.isArray(v) || v.length !== 12 || !v.every((n) => typeof n === "number" && Number.isFinite(n))) {
+    if (
+      !Array.isArray(v) ||
+      v.length !== 12 ||
+      !v.every((n) => typeof n === "number" && Number.isFinite(n))
+    ) {
       throw new Error(`${c.name}: "${key}" must be 12 numbers, January first`);
     }
     return v as number[];
@@ -52,7 +58,9 @@ function checkCity(raw: unknown, index: number): CityNormals {
   const city: CityNormals = {
     name: c.name,
     country: typeof c.country === "string" ? c.country : "",
-    aliases: Array.isArray(c.aliases) ? c.aliases.filter((a): a is string => typeof a === "string") : [],
+    aliases: Array.isArray(c.aliases)
+      ? c.aliases.filter((a): a is string => typeof a === "string")
+      : [],
     source: typeof c.source === "string" ? c.source : "",
     high_c: months("high_c"),
     low_c: months("low_c"),
@@ -60,7 +68,8 @@ function checkCity(raw: unknown, index: number): CityNormals {
     rainy_days: months("rainy_days"),
   };
   city.high_c.forEach((high, m) => {
-    if (high < (city.low_c[m] ?? high)) throw new Error(`${c.name}: month ${m + 1} has high below low`);
+    if (high < (city.low_c[m] ?? high))
+      throw new Error(`${c.name}: month ${m + 1} has high below low`);
   });
   return city;
 }
@@ -85,7 +94,8 @@ export function parseClimateDataset(text: string): ClimateDataset {
       const best = new Map<string, number>();
       for (const [known, city] of byName) {
         const d = editDistance(wanted, known);
-        if (d <= tolerance && d < (best.get(city.name) ?? Number.POSITIVE_INFINITY)) best.set(city.name, d);
+        if (d <= tolerance && d < (best.get(city.name) ?? Number.POSITIVE_INFINITY))
+          best.set(city.name, d);
       }
       return [...best.entries()]
         .sort((a, b) => a[1] - b[1] || a[0].localeCompare(b[0]))

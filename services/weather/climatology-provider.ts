@@ -12,7 +12,19 @@ export function daysInMonth(year: number, month: number): number {
 
 export function describeConditions(high: number, rainChance: number): string {
   const warmth =
-    high <= 0 ? "freezing" : high <= 8 ? "cold" : high <= 15 ? "cool" : high <= 22 ? "mild" : high <= 28 ? "warm" : high <= 33 ? "hot" : "very hot";
+    high <= 0
+      ? "freezing"
+      : high <= 8
+        ? "cold"
+        : high <= 15
+          ? "cool"
+          : high <= 22
+            ? "mild"
+            : high <= 28
+              ? "warm"
+              : high <= 33
+                ? "hot"
+                : "very hot";
   const rain =
     rainChance < 0.1
       ? "usually dry"
@@ -40,7 +52,11 @@ function dailyValue(values: readonly number[], year: number, month: number, day:
 
 export function createClimatologyProvider(dataset: ClimateDataset): WeatherProvider {
   const cityOf = new Map<string, CityNormals>(dataset.cities.map((c) => [c.name, c]));
-  const placeOf = (c: CityNormals): Place => ({ name: c.name, country: c.country, source: c.source });
+  const placeOf = (c: CityNormals): Place => ({
+    name: c.name,
+    country: c.country,
+    source: c.source,
+  });
   const normals = (place: Place) => {
     const city = cityOf.get(place.name);
     if (!city) throw new ConnectError(`unknown city "${place.name}"`, Code.NotFound);

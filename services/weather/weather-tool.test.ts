@@ -1,9 +1,17 @@
 import { readFileSync } from "node:fs";
 import { Code, ConnectError } from "@connectrpc/connect";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { ConsulClient } from "../../registry/consul-client";
 import type { EmbeddedRegistry } from "../../registry/embedded/embedded-registry";
+import { startTestRouter } from "../../router/test-support/cluster";
 import { type RunningService, startService } from "../sdk";
-import { clientsFor, codeOf, quietLogger, startTestRegistry } from "../sdk/test-support";
+import {
+  clientsFor,
+  codeOf,
+  eventually,
+  quietLogger,
+  startTestRegistry,
+} from "../sdk/test-support";
 import { type CityNormals, defaultDatasetPath, loadClimateDataset } from "./climate-dataset";
 import { createClimatologyProvider } from "./climatology-provider";
 import { createWeatherTool } from "./weather-tool";
@@ -16,11 +24,12 @@ const normalsOf = (name: string) => {
 };
 
 let registry: EmbeddedRegistry;
+let consul: ConsulClient;
 let weather: RunningService;
 let clients: ReturnType<typeof clientsFor>;
 
 beforeAll(async () => {
-  ({ registry } = await startTestRegistry());
+  ({ registry, consul } = await startTestRegistry());
   weather = await startService(createWeatherTool(createClimatologyProvider(loadClimateDataset())), {
     consulAddress: registry.address,
     logger: quietLogger,
@@ -44,7 +53,9 @@ describe("weather tool", () => {
     expect(raw.cities.length).toBeGreaterThanOrEqual(40);
     expect(raw.cities.length).toBeLessThanOrEqual(70);
     for (const c of raw.cities) {
-      expect([c.high_c, c.low_c, c.precip_mm, c.rainy_days].map((a) => a.length)).toEqual([12, 12, 12, 12]);
+      expect([c.high_c, c.low_c, c.precip_mm, c.rainy_days].map((a) => a.length)).toEqual([
+        12, 12, 12, 12,
+      ]);
     }
   });
 
@@ -70,7 +81,12 @@ describe("weather tool", () => {
     const sp = normalsOf("Sao Paulo");
     // 16 January is the middle of a 31-day month: no interpolation.
     const { out } = await call("current", { city: "SÃO PAULO", date: "2025-01-16" });
-    expect(out).toMatchObject({ city: "Sao Paulo", date: "2025-01-16", high: sp.high_c[0], low: sp.low_c[0] });
+    expect(out).toMatchObject({
+      city: "Sao Paulo",
+      date: "2025-01-16",
+      high: sp.high_c[0],
+      low: sp.low_c[0],
+    });
     expect(out.month_normals).toMatchObject({ month: 1, high: sp.high_c[0] });
   });
 
@@ -78,7 +94,13 @@ describe("weather tool", () => {
     const tokyo = normalsOf("Tokyo");
     const { out } = await call("forecast", { city: "Tokyo", start_date: "2025-01-29", days: "5" });
     const days = out.days as { date: string; high: number; low: number; rain_chance: number }[];
-    expect(days.map((d) => d.date)).toEqual(["2025-01-29", "2025-01-30", "2025-01-31", "2025-02-01", "2025-02-02"]);
+    expect(days.map((d) => d.date)).toEqual([
+      "2025-01-29",
+      "2025-01-30",
+      "2025-01-31",
+      "2025-02-01",
+      "2025-02-02",
+    ]);
     const [janHigh, febHigh] = [tokyo.high_c[0] ?? 0, tokyo.high_c[1] ?? 0];
     for (const d of days) {
       expect(d.high).toBeGreaterThanOrEqual(Math.min(janHigh, febHigh));
@@ -110,18 +132,70 @@ describe("weather tool", () => {
       codeOf(clients.tools.executeTool({ toolId: "weather-tool", operation, parameters }));
     expect(await bad("history", { city: "Paris" })).toBe(Code.InvalidArgument);
     expect(await bad("forecast", { city: "Paris", days: "40" })).toBe(Code.InvalidArgument);
-    expect(await bad("forecast", { city: "Paris", start_date: "2025-02-30" })).toBe(Code.InvalidArgument);
+    expect(await bad("forecast", { city: "Paris", start_date: "2025-02-30" })).toBe(
+      Code.InvalidArgument,
+    );
     expect(await bad("current", {})).toBe(Code.InvalidArgument);
     expect(await bad("current", { city: "Paris", month: "Smarch" })).toBe(Code.InvalidArgument);
     expect(
-      await codeOf(clients.tools.executeTool({ toolId: "weather-tool", operation: "current", inputJson: "{oops" })),
+      await codeOf(
+        clients.tools.executeTool({
+          toolId: "weather-tool",
+          operation: "current",
+          inputJson: "{oops",
+        }),
+      ),
     ).toBe(Code.InvalidArgument);
   });
 
   it("takes parameters from input_json too, and lists its cities", async () => {
-    const res = await clients.tools.executeTool({ operation: "current", inputJson: JSON.stringify({ city: "Oslo", month: 12 }) });
-    expect(JSON.parse(res.outputJson)).toMatchObject({ city: "Oslo", month: 12, high: normalsOf("Oslo").high_c[11] });
+    const res = await clients.tools.executeTool({
+      operation: "current",
+      inputJson: JSON.stringify({ city: "Oslo", month: 12 }),
+    });
+    expect(JSON.parse(res.outputJson)).toMatchObject({
+      city: "Oslo",
+      month: 12,
+      high: normalsOf("Oslo").high_c[11],
+    });
     const { out } = await call("cities", {});
     expect((out.cities as unknown[]).length).toBe(raw.cities.length);
+  });
+});
+
+describe("weather tool through a router", () => {
+  it("answers weather-tool calls sent to a router, with the dataset's values", async () => {
+    const router = await startTestRouter(consul);
+    try {
+      const via = clientsFor(router.address).tools;
+      const res = await eventually("weather routable", () =>
+        via.executeTool(
+          {
+            toolId: "weather-tool",
+            operation: "current",
+            parameters: { city: "Cairo", month: "8" },
+          },
+          { timeoutMs: 2000 },
+        ),
+      );
+      const cairo = normalsOf("Cairo");
+      expect(JSON.parse(res.outputJson)).toMatchObject({
+        city: "Cairo",
+        high: cairo.high_c[7],
+        low: cairo.low_c[7],
+        basis: "climatology",
+      });
+      const err = await via
+        .executeTool({
+          toolId: "weather-tool",
+          operation: "current",
+          parameters: { city: "Kairo" },
+        })
+        .catch((e: unknown) => ConnectError.from(e));
+      expect((err as ConnectError).code).toBe(Code.NotFound);
+      expect((err as ConnectError).rawMessage).toContain("Cairo");
+    } finally {
+      await router.close(100);
+    }
   });
 });

@@ -7,8 +7,18 @@ import type { DayWeather, MonthWeather, Place, WeatherProvider } from "./weather
 export const maxForecastDays = 16;
 
 const monthNames = [
-  "january", "february", "march", "april", "may", "june",
-  "july", "august", "september", "october", "november", "december",
+  "january",
+  "february",
+  "march",
+  "april",
+  "may",
+  "june",
+  "july",
+  "august",
+  "september",
+  "october",
+  "november",
+  "december",
 ];
 
 type Units = "metric" | "imperial";
@@ -19,7 +29,7 @@ const invalid = (message: string) => new ConnectError(message, Code.InvalidArgum
 function parametersOf(call: ToolCall): Record<string, string> {
   if (call.input === undefined) return call.parameters;
   if (typeof call.input !== "object" || call.input === null || Array.isArray(call.input)) {
-    throw invalid("input_json must be a JSON object of parameters, e.g. {\"city\":\"Paris\"}");
+    throw invalid('input_json must be a JSON object of parameters, e.g. {"city":"Paris"}');
   }
   const fromJson = Object.fromEntries(
     Object.entries(call.input).map(([k, v]) => [k, typeof v === "string" ? v : JSON.stringify(v)]),
@@ -30,7 +40,12 @@ function parametersOf(call: ToolCall): Record<string, string> {
 export function parseDate(name: string, raw: string): string {
   const match = /^(\d{4})-(\d{2})-(\d{2})$/.exec(raw.trim());
   const date = match ? new Date(`${match[1]}-${match[2]}-${match[3]}T00:00:00Z`) : undefined;
-  if (!match || !date || Number.isNaN(date.getTime()) || date.toISOString().slice(0, 10) !== raw.trim()) {
+  if (
+    !match ||
+    !date ||
+    Number.isNaN(date.getTime()) ||
+    date.toISOString().slice(0, 10) !== raw.trim()
+  ) {
     throw invalid(`${name} must be a date as YYYY-MM-DD, got "${raw}"`);
   }
   return raw.trim();
@@ -69,10 +84,13 @@ export function addDays(date: string, n: number): string {
 }
 
 function converter(units: Units) {
-  const temp = (c: number) => (units === "metric" ? c : Math.round((c * 9) / 5 * 10 + 320) / 10);
+  const temp = (c: number) => (units === "metric" ? c : Math.round(((c * 9) / 5) * 10 + 320) / 10);
   const rain = (mm: number) => (units === "metric" ? mm : Math.round((mm / 25.4) * 100) / 100);
   return {
-    units: units === "metric" ? { temperature: "°C", precipitation: "mm" } : { temperature: "°F", precipitation: "in" },
+    units:
+      units === "metric"
+        ? { temperature: "°C", precipitation: "mm" }
+        : { temperature: "°F", precipitation: "in" },
     day: (d: DayWeather) => ({
       date: d.date,
       high: temp(d.high),
@@ -119,7 +137,10 @@ export function createWeatherTool(provider: WeatherProvider): ToolDefinition {
       const params = parametersOf(call);
       const metadata = { basis: provider.basis, provider: provider.name };
       if (call.operation === "cities") {
-        return { result: { cities: provider.places().map((p) => ({ name: p.name, country: p.country })) }, metadata };
+        return {
+          result: { cities: provider.places().map((p) => ({ name: p.name, country: p.country })) },
+          metadata,
+        };
       }
       const place = cityOf(params);
       const convert = converter(parseUnits(params.units));
@@ -139,10 +160,13 @@ export function createWeatherTool(provider: WeatherProvider): ToolDefinition {
       }
 
       const startRaw = params.start_date ?? params.date;
-      const start = startRaw ? parseDate(params.start_date ? "start_date" : "date", startRaw) : todayUtc();
+      const start = startRaw
+        ? parseDate(params.start_date ? "start_date" : "date", startRaw)
+        : todayUtc();
       const days = parseDays(params.days);
       const forecast = [];
-      for (let i = 0; i < days; i++) forecast.push(convert.day(await provider.day(place, addDays(start, i))));
+      for (let i = 0; i < days; i++)
+        forecast.push(convert.day(await provider.day(place, addDays(start, i))));
       return {
         result: { ...about(place), units: convert.units, start_date: start, days: forecast },
         metadata,

@@ -53,7 +53,8 @@ interface Run {
 }
 
 const sameRequest = (a: StoredTask["request"], b: StoredTask["request"]) =>
-  a.input === b.input && JSON.stringify(sortKeys(a.parameters)) === JSON.stringify(sortKeys(b.parameters));
+  a.input === b.input &&
+  JSON.stringify(sortKeys(a.parameters)) === JSON.stringify(sortKeys(b.parameters));
 const sortKeys = (r: Record<string, string>) => Object.fromEntries(Object.entries(r).sort());
 
 export function createJobRunner(options: JobRunnerOptions): JobRunner {
@@ -73,10 +74,16 @@ export function createJobRunner(options: JobRunnerOptions): JobRunner {
   let scanning: Promise<void> | undefined;
   let lastCleanup = 0;
 
-  const claimable = (task: StoredTask, now: number) =>
+  /**
+   * Unowned, lease expired, or (only in the scan at start-up) run by this instance id in a
+   * previous life: that process is gone, so there is no need to wait for its lease. Later scans
+   * leave such tasks alone, so two live processes mistakenly sharing an id cannot keep stealing
+   * a task from each other.
+   */
+  const claimable = (task: StoredTask, now: number, startup = false) =>
     task.owner === undefined ||
-    (task.owner.instance === instanceId && task.owner.boot !== boot) ||
-    task.owner.leaseUntilMs < now;
+    task.owner.leaseUntilMs < now ||
+    (startup && task.owner.instance === instanceId && task.owner.boot !== boot);
 
   async function finishWithoutRunning(task: StoredTask, state: StoredState, message: string) {
     const now = Date.now();
@@ -213,7 +220,10 @@ export function createJobRunner(options: JobRunnerOptions): JobRunner {
       },
     };
 
-    const leaseTimer = setInterval(() => void persist().catch(() => {}), Math.max(100, leaseMs / 3));
+    const leaseTimer = setInterval(
+      () => void persist().catch(() => {}),
+      Math.max(100, leaseMs / 3),
+    );
     const cancelTimer = setInterval(async () => {
       const reason = await store.cancelRequest(id).catch(() => undefined);
       if (reason !== undefined) stop({ kind: "cancel", reason });
@@ -277,7 +287,7 @@ export function createJobRunner(options: JobRunnerOptions): JobRunner {
     runs.set(id, { stop, done });
   }
 
-  async function scanOnce() {
+  async function scanOnce(startup: boolean) {
     const now = Date.now();
     for (const id of await store.list()) {
       if (!accepting) return;
@@ -294,7 +304,7 @@ export function createJobRunner(options: JobRunnerOptions): JobRunner {
         finished.set(id, task.updatedAtMs);
         continue;
       }
-      if (runs.size >= maxConcurrent || !claimable(task, now)) continue;
+      if (runs.size >= maxConcurrent || !claimable(task, now, startup)) continue;
       await takeOver(task).catch((err: unknown) =>
         log.error("could not take over task", { task_id: id, err }),
       );
@@ -309,8 +319,8 @@ export function createJobRunner(options: JobRunnerOptions): JobRunner {
       }
     }
   }
-  function scan(): Promise<void> {
-    scanning ??= scanOnce()
+  function scan(startup = false): Promise<void> {
+    scanning ??= scanOnce(startup)
       .catch((err: unknown) => log.error("task scan failed", { err }))
       .finally(() => {
         scanning = undefined;
@@ -361,7 +371,10 @@ export function createJobRunner(options: JobRunnerOptions): JobRunner {
         // A retried ProcessTask gets the task it created; a different job under the same id is refused.
         const existing = await read(taskId);
         if (sameRequest(existing.request, task.request)) return existing;
-        throw new ConnectError(`task "${taskId}" exists with a different request`, Code.AlreadyExists);
+        throw new ConnectError(
+          `task "${taskId}" exists with a different request`,
+          Code.AlreadyExists,
+        );
       }
       if (runs.size < maxConcurrent) await takeOver(task);
       return (await store.read(taskId)) ?? task;
@@ -391,7 +404,7 @@ export function createJobRunner(options: JobRunnerOptions): JobRunner {
       return { ...(await read(taskId)), message: `cancellation requested: ${reason}` };
     },
     async start() {
-      await scan();
+      await scan(true);
       scanTimer = setInterval(() => void scan(), scanIntervalMs);
       scanTimer.unref();
     },

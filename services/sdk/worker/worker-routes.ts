@@ -10,7 +10,7 @@ import {
   TaskWorker,
   WorkerInfoSchema,
 } from "../../../gen/agentplatform/v1/platform_pb";
-import { clientId, type WorkerDefinition, versionOf } from "../definitions";
+import { clientId, versionOf, type WorkerDefinition } from "../definitions";
 import { toConnectError } from "../service-context";
 import type { ServiceRuntime } from "../service-runtime";
 import type { JobRunner } from "./job-runner";

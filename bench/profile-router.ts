@@ -1,0 +1,154 @@
+// Router CPU per forwarded call, and throughput and latency through it next to the backend
+// direct, over a fixed number of calls, so the numbers hold up on a busy machine:
+//   npx tsx bench/profile-router.ts [--calls=20000] [--rounds=3] [--backend=tiny|echo]
+//                                   [--cpu-prof=DIR]
+// CPU comes from /proc (user + system of the router process) over exactly --calls calls.
+// --backend=tiny (default) answers from a raw HTTP/2 server that costs little, so the router is
+// what is measured; --backend=echo uses the real echo agent. --cpu-prof writes a V8 CPU profile
+// of the router to DIR when it exits.
+import { execFile } from "node:child_process";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { loadavg, tmpdir } from "node:os";
+import { join } from "node:path";
+import { createLogger } from "../platform/log";
+import { startEmbeddedRegistry } from "../registry/embedded/embedded-registry";
+import { type Child, cpuMicros, findCommand, startNodeChild } from "./child-process";
+import { type LoadResult, parseH2load } from "./h2load";
+import { checkOneCall } from "./measure-cell";
+import { executeTaskPath, grpcRequestHeaders, writeTaskRequestFrame } from "./request-frame";
+
+interface ProfileOptions {
+  calls: number;
+  rounds: number;
+  backend: "tiny" | "echo";
+  cpuProfDir: string | undefined;
+}
+
+const say = (text: string) => process.stdout.write(`${text}\n`);
+const entry = (file: string) => new URL(file, import.meta.url).pathname;
+
+function parseOptions(argv: readonly string[]): ProfileOptions {
+  const value = (name: string) =>
+    argv.find((a) => a.startsWith(`--${name}=`))?.slice(name.length + 3);
+  for (const arg of argv) {
+    if (!/^--(calls|rounds|backend|cpu-prof)=/.test(arg)) throw new Error(`unknown option ${arg}`);
+  }
+  const calls = Number(value("calls") ?? 20_000);
+  const rounds = Number(value("rounds") ?? 3);
+  const backend = value("backend") ?? "tiny";
+  if (!Number.isInteger(calls) || calls < 100 || calls > 1_000_000) {
+    throw new Error("--calls must be a whole number from 100 to 1000000");
+  }
+  if (!Number.isInteger(rounds) || rounds < 1 || rounds > 10) {
+    throw new Error("--rounds must be a whole number from 1 to 10");
+  }
+  if (backend !== "tiny" && backend !== "echo") throw new Error("--backend is tiny or echo");
+  return { calls, rounds, backend, cpuProfDir: value("cpu-prof") };
+}
+
+/** h2load over a fixed number of requests (-n), bounded in time. */
+function h2loadCalls(
+  url: string,
+  load: { connections: number; streams: number; calls: number },
+  files: { bodyFile: string; logFile: string },
+): Promise<LoadResult> {
+  const args = [
+    `--requests=${load.calls}`,
+    `--clients=${load.connections}`,
+    `--max-concurrent-streams=${load.streams}`,
+    "--threads=1",
+    `--data=${files.bodyFile}`,
+    ...grpcRequestHeaders.flatMap((h) => ["--header", h]),
+    `--log-file=${files.logFile}`,
+    url,
+  ];
+  return new Promise((resolve, reject) => {
+    execFile("h2load", args, { timeout: 120_000, maxBuffer: 4 * 1024 * 1024 }, (err, stdout) => {
+      if (err) return reject(new Error(`h2load failed: ${err.message}\n${stdout}`));
+      try {
+        resolve(parseH2load(stdout, readFileSync(files.logFile, "utf8")));
+      } catch (parseErr) {
+        reject(parseErr);
+      } finally {
+        rmSync(files.logFile, { force: true });
+      }
+    });
+  });
+}
+
+const median = (values: number[]) => {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.floor(sorted.length / 2)] ?? 0;
+};
+
+async function main(): Promise<void> {
+  const options = parseOptions(process.argv.slice(2));
+  if (findCommand("h2load") === undefined) throw new Error("h2load is not installed");
+  const dir = mkdtempSync(join(tmpdir(), "agent-platform-profile-"));
+  const files = { bodyFile: join(dir, "task-request.bin"), logFile: join(dir, "h2load.log") };
+  writeTaskRequestFrame(files.bodyFile);
+  const registry = await startEmbeddedRegistry({
+    port: 0,
+    logger: createLogger("registry", { level: "warn" }),
+  });
+  const env = { BENCH_CONSUL_ADDR: registry.address };
+  const children: Child[] = [];
+  try {
+    const backendEntry = options.backend === "tiny" ? "tiny-backend-process.ts" : "echo-agent-process.ts";
+    const backend = await startNodeChild("backend", entry(backendEntry), env);
+    children.push(backend.child);
+    const routerEnv: Record<string, string> = { ...env };
+    if (options.cpuProfDir) {
+      routerEnv.BENCH_NODE_ARGS = `--cpu-prof --cpu-prof-dir=${options.cpuProfDir}`;
+    }
+    const previousArgs = process.env.BENCH_NODE_ARGS;
+    if (options.cpuProfDir) process.env.BENCH_NODE_ARGS = routerEnv.BENCH_NODE_ARGS;
+    const router = await startNodeChild("router", entry("router-process.ts"), routerEnv);
+    if (previousArgs === undefined) delete process.env.BENCH_NODE_ARGS;
+    else process.env.BENCH_NODE_ARGS = previousArgs;
+    children.push(router.child);
+    const direct = backend.info.address ?? "";
+    const through = router.info.address ?? "";
+    await checkOneCall({ name: "direct", address: direct, hop: undefined });
+    await checkOneCall({ name: "router", address: through, hop: router.child });
+
+    say(`load average at start: ${loadavg().map((l) => l.toFixed(2)).join(" ")}`);
+    say(`backend ${options.backend}, ${options.calls} calls per 4x10 run, ${options.rounds} round(s)`);
+    // Warm the router's JIT and pooled sessions before anything counts.
+    await h2loadCalls(`http://${through}${executeTaskPath}`, { connections: 4, streams: 10, calls: Math.min(options.calls, 5000) }, files);
+
+    const cpu: number[] = [];
+    const ratios: number[] = [];
+    const addedP50: number[] = [];
+    for (let round = 0; round < options.rounds; round++) {
+      const load = { connections: 4, streams: 10, calls: options.calls };
+      const d = await h2loadCalls(`http://${direct}${executeTaskPath}`, load, files);
+      const before = cpuMicros(router.child.pid);
+      const r = await h2loadCalls(`http://${through}${executeTaskPath}`, load, files);
+      const perCall = (cpuMicros(router.child.pid) - before) / r.done;
+      const serial = { connections: 1, streams: 1, calls: Math.max(500, Math.floor(options.calls / 10)) };
+      const d1 = await h2loadCalls(`http://${direct}${executeTaskPath}`, serial, files);
+      const r1 = await h2loadCalls(`http://${through}${executeTaskPath}`, serial, files);
+      const bad = d.unsuccessful + r.unsuccessful + d1.unsuccessful + r1.unsuccessful;
+      if (bad > 0) throw new Error(`round ${round + 1}: ${bad} unsuccessful requests`);
+      cpu.push(perCall);
+      ratios.push(r.requestsPerSecond / d.requestsPerSecond);
+      addedP50.push(r1.p50Ms - d1.p50Ms);
+      say(
+        `round ${round + 1}: 4x10 direct ${d.requestsPerSecond.toFixed(0)} req/s, router ${r.requestsPerSecond.toFixed(0)} req/s (${(r.requestsPerSecond / d.requestsPerSecond).toFixed(2)}x); router CPU ${perCall.toFixed(1)} µs/call; 1x1 p50 direct ${d1.p50Ms.toFixed(3)} ms, router ${r1.p50Ms.toFixed(3)} ms`,
+      );
+    }
+    say(
+      `median: router CPU ${median(cpu).toFixed(1)} µs/call, throughput ${median(ratios).toFixed(2)}x direct, added p50 at 1x1 ${median(addedP50).toFixed(3)} ms`,
+    );
+  } finally {
+    for (const child of children.reverse()) await child.stop();
+    await registry.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+main().catch((err: unknown) => {
+  process.stderr.write(`profile failed: ${err instanceof Error ? err.message : String(err)}\n`);
+  process.exit(1);
+});
