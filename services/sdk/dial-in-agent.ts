@@ -118,10 +118,10 @@ export function runDialInAgent(options: DialInAgentOptions): DialInAgent {
       const controller = new AbortController();
       tasks.set(request.taskId, controller);
       const deadlineMs = task.deadlineMs > 0n ? Number(task.deadlineMs) : undefined;
-      const timer =
-        deadlineMs === undefined
-          ? undefined
-          : setTimeout(() => controller.abort(), Math.max(0, deadlineMs - Date.now()));
+      // The router enforces the deadline too (it sends a cancel); a clock that disagrees with the
+      // router's must not kill a task at once, so a deadline already past is left to the router.
+      const remainingMs = deadlineMs === undefined ? 0 : deadlineMs - Date.now();
+      const timer = remainingMs > 0 ? setTimeout(() => controller.abort(), remainingMs) : undefined;
       const ctx = {
         signal: controller.signal,
         deadlineMs,
