@@ -8,7 +8,8 @@ import { runProcess } from "../platform/process";
 import { readServerLimits } from "../platform/server-limits";
 import { loadTlsFiles, readTlsConfig } from "../platform/tls";
 import { createConsulClient } from "../registry/consul-client";
-import { createLinkedAgents } from "./agent-link/linked-agents-hub";
+import { readAgentLinkConfig } from "./agent-link/agent-link-config";
+import { linkedAgentsFactory } from "./agent-link/linked-agents-hub";
 import { startRouter } from "./router";
 
 const log = createLogger("router");
@@ -26,6 +27,7 @@ runProcess(log, async () => {
   const metricsPort = env.int("METRICS_PORT", 0, { min: -1, max: 65535 });
   const upstreamTlsEnabled = env.bool("ROUTER_UPSTREAM_TLS", false);
   const explicitTokens = env.optionalString("AGENT_LINK_TOKENS_FILE");
+  const agentLink = readAgentLinkConfig(env);
   const limits = readServerLimits(env);
   const tlsConfig = readTlsConfig(env);
   if (upstreamTlsEnabled && !tlsConfig.enabled) {
@@ -35,7 +37,7 @@ runProcess(log, async () => {
   const tls = loadTlsFiles(tlsConfig);
 
   // Dial-in agents are accepted once there is a token file to check them against.
-  const tokensPath = explicitTokens ?? ".data/agent-tokens";
+  const tokensPath = "path" in agentLink.tokens ? agentLink.tokens.path : "";
   const dialIn = explicitTokens !== undefined || existsSync(tokensPath);
 
   const router = await startRouter({
@@ -50,9 +52,7 @@ runProcess(log, async () => {
     limits,
     ...(tls ? { tls } : {}),
     ...(tls && upstreamTlsEnabled ? { upstreamTls: tls } : {}),
-    ...(dialIn
-      ? { linkedAgents: (self) => createLinkedAgents(self, { tokens: { path: tokensPath } }) }
-      : {}),
+    ...(dialIn ? { linkedAgents: linkedAgentsFactory(agentLink) } : {}),
     logger: log,
   });
   if (!dialIn) log.info("dial-in agents off: no token file", { path: tokensPath });

@@ -35,4 +35,10 @@ except grpc.RpcError as err:
 streamed = [m.output for m in agents.StreamTask(pb.TaskRequest(agent_id="echo-agent", input="a b c"), timeout=20)]
 result["stream"] = streamed
 
+# The dial-in agent has no listener: the call reaches it over the stream it opened to a router.
+linked = agents.ExecuteTask(
+    pb.TaskRequest(agent_id="nat-agent", input="behind nat", parameters={"mode": "uppercase"}), timeout=10
+)
+result["dial_in"] = {"output": linked.output, "success": linked.success}
+
 print(json.dumps(result))

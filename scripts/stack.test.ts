@@ -44,7 +44,7 @@ afterAll(async () => {
 }, 60_000);
 
 describe("the local stack, called by Python's grpcio through the front door", () => {
-  it("echoes, lists agents, streams, and answers NOT_FOUND for an unknown agent", () => {
+  it("echoes, lists agents, streams, reaches the dial-in agent, and answers NOT_FOUND for an unknown id", () => {
     const out = execFileSync(
       python,
       [join(root, "scripts/seed_client.py"), stubs, stack.frontDoorAddress],
@@ -55,6 +55,7 @@ describe("the local stack, called by Python's grpcio through the front door", ()
       agents: { agent_id: string }[];
       unknown: { code: string; details: string };
       stream: string[];
+      dial_in: { output: string; success: boolean };
     };
     expect(result.execute).toEqual({
       task_id: "task-123",
@@ -66,5 +67,7 @@ describe("the local stack, called by Python's grpcio through the front door", ()
     expect(result.unknown.details).toContain("no-such-agent");
     expect(result.stream.length).toBeGreaterThan(1);
     expect(result.stream.at(-1)).toContain("a b c");
+    expect(result.dial_in.success).toBe(true);
+    expect(result.dial_in.output).toContain("BEHIND NAT");
   });
 });

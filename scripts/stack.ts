@@ -5,6 +5,7 @@ import { existsSync, mkdirSync, readdirSync, statSync } from "node:fs";
 import { createRequire } from "node:module";
 import { connect } from "node:net";
 import { join } from "node:path";
+import { ensureLocalAgentToken } from "../router/agent-link/local-agent-tokens";
 
 const root = new URL("..", import.meta.url).pathname;
 const require = createRequire(import.meta.url);
@@ -210,12 +211,21 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
   });
   specs.push(service("echo", "services/echo/main.ts", ports.echo, "agent-echo"));
   specs.push(service("weather", "services/weather/main.ts", ports.weather, "tool-weather"));
+  // Dial-in agents authenticate with per-agent tokens; the routers read the hashed file.
+  const natAgent = existsSync(join(root, "services/nat-agent/main.ts"))
+    ? ensureLocalAgentToken("nat-agent", dataDir)
+    : undefined;
   const routers = options.routers ?? 2;
   for (let i = 1; i <= routers; i++) {
     specs.push({
       name: `router-${i}`,
       command: ts("router/main.ts"),
-      env: { GRPC_SERVER_HOST: "127.0.0.1", GRPC_SERVER_PORT: "0", ROUTER_ID: `router-${i}` },
+      env: {
+        GRPC_SERVER_HOST: "127.0.0.1",
+        GRPC_SERVER_PORT: "0",
+        ROUTER_ID: `router-${i}`,
+        ...(natAgent ? { AGENT_LINK_TOKENS_FILE: natAgent.tokensFile } : {}),
+      },
       ready: () => registered("grpc-router", i)(),
     });
   }
@@ -243,11 +253,14 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
       await grpcReady(ports.browser)();
     },
   });
-  if (existsSync(join(root, "services/nat-agent/main.ts"))) {
+  if (natAgent) {
     specs.push({
       name: "nat-agent",
       command: ts("services/nat-agent/main.ts"),
-      env: { ROUTER_ADDRESS: `127.0.0.1:${ports.frontDoor}`, DATA_DIR: dataDir },
+      env: {
+        AGENT_LINK_ROUTER_ADDRESS: `127.0.0.1:${ports.frontDoor}`,
+        AGENT_TOKEN_FILE: natAgent.tokenFile,
+      },
       ready: registered("agent-nat"),
     });
   }
