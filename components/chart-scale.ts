@@ -5,7 +5,7 @@ export function niceStep(max: number, count: number): number {
   if (!(max > 0) || count <= 0) return 1;
   const raw = max / count;
   const magnitude = 10 ** Math.floor(Math.log10(raw));
-  for (const factor of [1, 2, 2.5, 5, 10]) {
+  for (const factor of [1, 2, 5, 10]) {
     if (factor * magnitude >= raw) return factor * magnitude;
   }
   return 10 * magnitude;

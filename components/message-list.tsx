@@ -43,6 +43,7 @@ export function MessageList({ messages, count, selected, onSelect }: MessageList
       <div
         ref={scrollRef}
         className="message-list"
+        style={{ height: Math.min(420, Math.max(3, count) * rowHeight + 2) }}
         onScroll={onScroll}
         data-testid="message-list"
         data-count={count}
@@ -111,8 +112,29 @@ const MessageRow = memo(function MessageRow({
         <span className="at" title={`+${message.elapsedMs.toFixed(1)} ms after the call started`}>
           {formatClockMs(message.receivedAtMs).slice(3)}
         </span>
-        <span className="truncate">{message.json}</span>
+        <span className="truncate">{messagePreview(message.json)}</span>
       </button>
     </li>
   );
 });
+
+/** Fields that say most about a message, shown first in its one-line preview. */
+const leadingKeys = ["output", "outputJson", "message", "error", "state", "progress", "done"];
+
+/** One line for a message: its telling fields first, then the rest as JSON. Only visible rows pay for it. */
+export function messagePreview(json: string): string {
+  let value: unknown;
+  try {
+    value = JSON.parse(json);
+  } catch {
+    return json;
+  }
+  if (value === null || typeof value !== "object" || Array.isArray(value)) return json;
+  const record = value as Record<string, unknown>;
+  const lead = leadingKeys
+    .filter((k) => record[k] !== undefined && record[k] !== "")
+    .map((k) => `${k}: ${typeof record[k] === "string" ? record[k] : JSON.stringify(record[k])}`);
+  if (lead.length === 0) return json;
+  const rest = Object.keys(record).filter((k) => !leadingKeys.includes(k));
+  return rest.length === 0 ? lead.join("  ·  ") : `${lead.join("  ·  ")}  ·  {${rest.join(", ")}}`;
+}

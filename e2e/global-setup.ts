@@ -8,6 +8,11 @@ import { e2eEnv } from "./stack-env";
 const root = join(import.meta.dirname, "..");
 
 export default async function globalSetup(): Promise<() => Promise<void>> {
+  // A stack someone already runs (with its control server) can be reused while developing.
+  if (process.env[e2eEnv.consoleUrl] && process.env[e2eEnv.control]) {
+    process.stdout.write(`e2e: using the running stack at ${process.env[e2eEnv.consoleUrl]}\n`);
+    return async () => {};
+  }
   const artifacts = join(root, "e2e", "artifacts");
   mkdirSync(artifacts, { recursive: true });
   const basePort = Number(process.env.E2E_BASE_PORT ?? 23400);

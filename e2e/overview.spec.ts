@@ -24,7 +24,7 @@ test.describe("overview", () => {
   test("charts show non-zero traffic while calls flow through the front door", async ({ page }) => {
     const overview = new OverviewPage(page, stackValue("consoleUrl"));
     await overview.goto();
-    const load = generateLoad({ frontDoor: stackValue("frontDoor"), calls: 6000, maxMs: 20_000 });
+    const load = generateLoad({ frontDoor: stackValue("frontDoor"), calls: 3000, maxMs: 12_000 });
     await expect.poll(() => overview.clusterRps(), { timeout: 20_000 }).toBeGreaterThan(0);
     const result = await load;
     expect(result.ok).toBeGreaterThan(0);

@@ -74,7 +74,7 @@ test("the Run page stays responsive while 10,000 messages stream in", async ({ p
     responseMaxMs: Math.max(...delays),
     domRows,
   };
-  test.info().annotations.push({ type: "stream", description: JSON.stringify(stream) });
+  process.stdout.write(`stream: ${JSON.stringify(stream)}\n`);
 
   // Only the visible rows exist in the document, and the list still scrolls to the start.
   expect(domRows).toBeLessThan(80);
@@ -147,6 +147,7 @@ test("charts update smoothly with three routers and ten services", async ({ page
       const result = await load;
       const rps = target.name === "overview" ? await overview.clusterRps() : result.ok / 12;
       charts.push({ page: target.name, services, routers: 3, rps, timing });
+      process.stdout.write(`charts ${target.name}: ${JSON.stringify(charts.at(-1))}\n`);
       expect(timing.frames, "frames drawn").toBeGreaterThan(100);
       expect(timing.frameP95Ms).toBeLessThan(50);
     }

@@ -44,6 +44,7 @@ for (const scheme of schemes) {
       await shell.open(p.path);
       await settle(page, p.ready);
       if (p.name === "run") await streamSomething(page);
+      await page.evaluate(() => window.scrollTo(0, 0));
       await page.screenshot({ path: join(dir, `${p.name}-desktop-${scheme}.png`), fullPage: true });
     }
   });
@@ -57,6 +58,7 @@ for (const scheme of schemes) {
       await shell.open(p.path);
       await settle(page, p.ready);
       if (p.name === "run") await streamSomething(page);
+      await page.evaluate(() => window.scrollTo(0, 0));
       await page.screenshot({ path: join(dir, `${p.name}-phone-${scheme}.png`), fullPage: true });
       // Nothing may stick out sideways on a phone.
       const overflow = await page.evaluate(

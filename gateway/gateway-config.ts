@@ -1,5 +1,9 @@
 // The gateway's settings from the environment, read once at start.
 import { EnvReader } from "../platform/config";
+import {
+  type DiscoveryConfig,
+  readOptionalDiscoveryConfig,
+} from "../platform/discovery/discovery-config";
 import { readServerLimits, type ServerLimits } from "../platform/server-limits";
 import { readTlsConfig, type TlsConfig } from "../platform/tls";
 
@@ -40,6 +44,8 @@ export interface GatewayConfig {
   limits: ServerLimits;
   gatewayLimits: GatewayLimits;
   tls: TlsConfig;
+  /** Where the browser endpoint finds the routers (GRPC_DISCOVERY_ORDER, GRPC_STATIC_ENDPOINTS, ...); default the registry. */
+  routerDiscovery?: DiscoveryConfig;
 }
 
 export const defaultCorsOrigins = ["http://localhost:3000", "http://127.0.0.1:3000"];
@@ -87,6 +93,8 @@ export function readGatewayConfig(env: EnvReader = new EnvReader()): GatewayConf
     },
     tls: readTlsConfig(env),
   };
+  const routerDiscovery = readOptionalDiscoveryConfig(env);
+  if (routerDiscovery) config.routerDiscovery = routerDiscovery;
   env.done("gateway");
   return config;
 }

@@ -5,6 +5,7 @@ import { isIP } from "node:net";
 import { createContextValues, type Interceptor } from "@connectrpc/connect";
 import { connectNodeAdapter } from "@connectrpc/connect-node";
 import { ConfigError } from "../platform/config";
+import type { EndpointDiscovery } from "../platform/discovery/endpoint-discovery";
 import type { Logger } from "../platform/log";
 import { createRouterTransport, type RouterTransport } from "../platform/router-transport";
 import { defaultServerLimits, type ServerLimits } from "../platform/server-limits";
@@ -48,6 +49,11 @@ export interface GatewayOptions {
   tls?: TlsFiles;
   /** Bearer token the gateway presents to the routers (platform JWT). Default none. */
   upstreamToken?: string;
+  /**
+   * Where the browser endpoint finds the routers it forwards to (static list, load balancer,
+   * DNS). Default: the healthy "grpc-router" instances in the registry.
+   */
+  routerDiscovery?: EndpointDiscovery;
   /** Blocking-query wait for the registry view. Default "30s". */
   registryWait?: string;
   /** Router stats sampling interval. Default 1000 ms. */
@@ -134,6 +140,7 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     maxMessageBytes: limits.maxMessageBytes,
     interceptors: upstreamAuth,
     ...(options.tls ? { tls: options.tls } : {}),
+    ...(options.routerDiscovery ? { discovery: options.routerDiscovery } : {}),
   });
 
   let label: Promise<string> | undefined;

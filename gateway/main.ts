@@ -1,5 +1,6 @@
 // The gateway process: reads GATEWAY_* (and the shared GRPC_*, CONSUL_HTTP_ADDR) and runs the gateway.
 import { EnvReader } from "../platform/config";
+import { createDiscoveryFromConfig } from "../platform/discovery/discovery-config";
 import { createLogger } from "../platform/log";
 import { runProcess } from "../platform/process";
 import { loadTlsFiles } from "../platform/tls";
@@ -18,11 +19,12 @@ runProcess(log, async () => {
     ...(config.tokens ? { variable: config.tokens } : {}),
   });
   const tls = loadTlsFiles(config.tls);
+  const consul = createConsulClient({ address: config.consulAddress });
   const gateway = await startGateway({
     host: config.host,
     httpPort: config.httpPort,
     grpcPort: config.grpcPort,
-    consul: createConsulClient({ address: config.consulAddress }),
+    consul,
     corsOrigins: config.corsOrigins,
     tokens,
     auditLogPath: config.auditLogPath,
@@ -31,6 +33,9 @@ runProcess(log, async () => {
     gatewayLimits: config.gatewayLimits,
     ...(tls ? { tls } : {}),
     ...(config.upstreamToken ? { upstreamToken: config.upstreamToken } : {}),
+    ...(config.routerDiscovery
+      ? { routerDiscovery: createDiscoveryFromConfig(config.routerDiscovery, consul) }
+      : {}),
     logger: log,
   });
   return { stop: () => gateway.close() };

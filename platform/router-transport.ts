@@ -1,5 +1,7 @@
-// A Connect transport that spreads calls over the healthy routers in the registry (client-side
-// load balancing), for platform components that call other services through the routers.
+// A Connect transport that spreads calls over the routers (client-side load balancing), for
+// platform components that call other services through the routers. The routers come from the
+// registry (healthy "grpc-router" instances) or from discovery strategies (static list, load
+// balancer, DNS A/SRV); a call a router provably did not process is sent once more to another.
 import type {
   DescMessage,
   DescMethodStreaming,
@@ -16,10 +18,14 @@ import {
   type Transport,
   type UnaryResponse,
 } from "@connectrpc/connect";
-import { createGrpcTransport } from "@connectrpc/connect-node";
+import { createAsyncIterable } from "@connectrpc/connect/protocol";
+import { createGrpcTransport, Http2SessionManager } from "@connectrpc/connect-node";
 import type { ConsulClient } from "../registry/consul-client";
 import { type ServiceInstance, type ServiceWatch, watchService } from "../registry/service-watch";
+import { formatEndpoint } from "./discovery/endpoint";
+import type { EndpointDiscovery } from "./discovery/endpoint-discovery";
 import type { TlsFiles } from "./tls";
+import { callWasNotProcessed } from "./unprocessed-call";
 
 export const routerServiceName = "grpc-router";
 
@@ -40,59 +46,165 @@ export interface RouterTransportOptions {
   interceptors?: Interceptor[];
   /** Largest message to send or accept. Default 4 MiB. */
   maxMessageBytes?: number;
+  /**
+   * Where the routers are found (platform/discovery: static list, load balancer, DNS SRV/A,
+   * Consul). Default: a watch of `service` in the registry at `consul`.
+   */
+  discovery?: EndpointDiscovery;
+  /** How long a router that refused a call is passed over while others remain. Default 3000 ms. */
+  refusedRouterCooldownMs?: number;
 }
 
 export interface RouterTransport extends Transport {
-  /** Healthy routers as last seen. */
+  /** Routers as last seen. */
   routers(): ServiceInstance[];
-  readonly watch: ServiceWatch;
+  /** The registry watch; undefined when the routers come from `discovery`. */
+  readonly watch: ServiceWatch | undefined;
   close(): void;
 }
 
+/** Where the routers come from: the registry, or discovery strategies. */
+interface RouterSource {
+  /** Current routers, waiting for the first answer. */
+  resolve(): Promise<ServiceInstance[]>;
+  /** Routers as last seen, without waiting. */
+  current(): ServiceInstance[];
+  /** A router refused a connection: ask again soon. */
+  refused(): void;
+  /** For error messages. */
+  describe(): string;
+  close(): void;
+}
+
+function registrySource(watch: ServiceWatch, consul: ConsulClient): RouterSource {
+  return {
+    async resolve() {
+      await watch.ready();
+      return watch.current().instances;
+    },
+    current: () => watch.current().instances,
+    refused: () => watch.refresh(),
+    describe: () => `registered as "${watch.service}" in the registry at ${consul.address}`,
+    close: () => watch.stop(),
+  };
+}
+
+function discoverySource(discovery: EndpointDiscovery, service: string): RouterSource {
+  let last: ServiceInstance[] = [];
+  return {
+    async resolve() {
+      const result = await discovery.resolve();
+      last = result.endpoints.map((endpoint) => ({
+        id: formatEndpoint(endpoint),
+        service,
+        address: endpoint.host,
+        port: endpoint.port,
+        tags: [],
+        meta: { discovery: result.strategy },
+      }));
+      return last;
+    },
+    current: () => last,
+    refused: () => discovery.invalidate(),
+    describe: () => "found by discovery",
+    close() {},
+  };
+}
+
+const keyOf = (router: ServiceInstance) =>
+  formatEndpoint({ host: router.address, port: router.port });
+
 export function createRouterTransport(options: RouterTransportOptions): RouterTransport {
   const service = options.service ?? routerServiceName;
-  const watch = watchService(options.consul, service);
-  const transports = new Map<string, Transport>();
+  let watch: ServiceWatch | undefined;
+  let source: RouterSource;
+  if (options.discovery) {
+    source = discoverySource(options.discovery, service);
+  } else {
+    watch = watchService(options.consul, service);
+    source = registrySource(watch, options.consul);
+  }
+  const cooldownMs = options.refusedRouterCooldownMs ?? 3000;
+  const maxBytes = options.maxMessageBytes ?? 4 * 1024 * 1024;
+  const transports = new Map<string, { transport: Transport; sessions: Http2SessionManager }>();
+  /** Router key -> time until which it is passed over. */
+  const refusedUntil = new Map<string, number>();
   let next = 0;
 
-  const transportFor = (instance: ServiceInstance): Transport => {
-    const key = `${instance.address}:${instance.port}`;
-    let transport = transports.get(key);
-    if (!transport) {
-      transport = createGrpcTransport({
-        baseUrl: `${options.tls ? "https" : "http"}://${key}`,
-        ...(options.tls
-          ? { nodeOptions: { ca: options.tls.ca, cert: options.tls.cert, key: options.tls.key } }
-          : {}),
+  const transportFor = (router: ServiceInstance): Transport => {
+    const key = keyOf(router);
+    let entry = transports.get(key);
+    if (!entry) {
+      const baseUrl = `${options.tls ? "https" : "http"}://${key}`;
+      const sessions = new Http2SessionManager(
+        baseUrl,
+        {},
+        options.tls
+          ? { ca: options.tls.ca, cert: options.tls.cert, key: options.tls.key }
+          : undefined,
+      );
+      const transport = createGrpcTransport({
+        baseUrl,
+        sessionManager: sessions,
         interceptors: options.interceptors ?? [],
-        readMaxBytes: options.maxMessageBytes ?? 4 * 1024 * 1024,
-        writeMaxBytes: options.maxMessageBytes ?? 4 * 1024 * 1024,
+        readMaxBytes: maxBytes,
+        writeMaxBytes: maxBytes,
       });
-      transports.set(key, transport);
+      entry = { transport, sessions };
+      transports.set(key, entry);
     }
-    return transport;
+    return entry.transport;
   };
 
-  const pick = async (exclude?: ServiceInstance): Promise<ServiceInstance> => {
-    await watch.ready();
-    const all = watch.current().instances;
-    const candidates = all.filter((i) => i !== exclude);
-    const pool = candidates.length > 0 ? candidates : all;
+  const pick = async (tried: readonly ServiceInstance[]): Promise<ServiceInstance> => {
+    const all = await source.resolve();
+    const now = Date.now();
+    const untried = all.filter((r) => !tried.some((t) => keyOf(t) === keyOf(r)));
+    const willing = untried.filter((r) => (refusedUntil.get(keyOf(r)) ?? 0) <= now);
+    const pool = willing.length > 0 ? willing : untried.length > 0 ? untried : all;
     const chosen = pool[next++ % Math.max(pool.length, 1)];
     if (!chosen) {
-      throw new ConnectError(
-        `no healthy router is registered as "${service}" in the registry at ${options.consul.address}`,
-        Code.Unavailable,
-      );
+      throw new ConnectError(`no healthy router is ${source.describe()}`, Code.Unavailable);
     }
     return chosen;
   };
 
+  const noteRefusal = (router: ServiceInstance) => {
+    refusedUntil.set(keyOf(router), Date.now() + cooldownMs);
+    source.refused();
+  };
+
+  /**
+   * Runs `attempt` on one router and, when that router provably did not process the call
+   * (connection refused, stream refused, session closed by GOAWAY), once more on another.
+   */
+  async function withOneRetry<R>(
+    signal: AbortSignal | undefined,
+    contextValues: ContextValues | undefined,
+    attempt: (router: ServiceInstance) => Promise<R>,
+  ): Promise<R> {
+    const first = await pick([]);
+    contextValues?.set(chosenRouterKey, first);
+    try {
+      return await attempt(first);
+    } catch (err) {
+      if (signal?.aborted || !callWasNotProcessed(err)) throw err;
+      noteRefusal(first);
+      const second = await pick([first]);
+      contextValues?.set(chosenRouterKey, second);
+      return attempt(second);
+    }
+  }
+
   return {
     watch,
-    routers: () => watch.current().instances,
-    close: () => watch.stop(),
-    async unary<I extends DescMessage, O extends DescMessage>(
+    routers: () => source.current(),
+    close() {
+      source.close();
+      for (const { sessions } of transports.values()) sessions.abort();
+      transports.clear();
+    },
+    unary<I extends DescMessage, O extends DescMessage>(
       method: DescMethodUnary<I, O>,
       signal: AbortSignal | undefined,
       timeoutMs: number | undefined,
@@ -100,19 +212,9 @@ export function createRouterTransport(options: RouterTransportOptions): RouterTr
       input: MessageInitShape<I>,
       contextValues?: ContextValues,
     ): Promise<UnaryResponse<I, O>> {
-      const call = (router: ServiceInstance) => {
-        contextValues?.set(chosenRouterKey, router);
-        return transportFor(router).unary(method, signal, timeoutMs, header, input, contextValues);
-      };
-      const first = await pick();
-      try {
-        return await call(first);
-      } catch (err) {
-        // A router that is going away refuses new calls with UNAVAILABLE before running them:
-        // one more try on another router is safe.
-        if (ConnectError.from(err).code !== Code.Unavailable || signal?.aborted) throw err;
-        return call(await pick(first));
-      }
+      return withOneRetry(signal, contextValues, (router) =>
+        transportFor(router).unary(method, signal, timeoutMs, header, input, contextValues),
+      );
     },
     async stream<I extends DescMessage, O extends DescMessage>(
       method: DescMethodStreaming<I, O>,
@@ -122,9 +224,26 @@ export function createRouterTransport(options: RouterTransportOptions): RouterTr
       input: AsyncIterable<MessageInitShape<I>>,
       contextValues?: ContextValues,
     ): Promise<StreamResponse<I, O>> {
-      const router = await pick();
-      contextValues?.set(chosenRouterKey, router);
-      return transportFor(router).stream(method, signal, timeoutMs, header, input, contextValues);
+      if (method.methodKind !== "server_streaming") {
+        // The request stream is consumed as it is sent: it cannot be sent twice.
+        const router = await pick([]);
+        contextValues?.set(chosenRouterKey, router);
+        return transportFor(router).stream(method, signal, timeoutMs, header, input, contextValues);
+      }
+      // One request message: keep it so a refused call can send it again. The stream resolves
+      // once the router answers with headers, so a failure before that means no message came.
+      const messages: MessageInitShape<I>[] = [];
+      for await (const message of input) messages.push(message);
+      return withOneRetry(signal, contextValues, (router) =>
+        transportFor(router).stream(
+          method,
+          signal,
+          timeoutMs,
+          header,
+          createAsyncIterable(messages),
+          contextValues,
+        ),
+      );
     },
   };
 }

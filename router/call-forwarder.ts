@@ -1,24 +1,32 @@
 // The router's hot path: reads the target id from the first request message, resolves it to a
 // healthy instance and passes the call through (or hands it to a dial-in agent linked here).
-import type { Http2ServerRequest, Http2ServerResponse } from "node:http2";
+//
+// It works on the bare HTTP/2 stream (no compatibility request/response objects), and one
+// RoutedCall object carries a call from its first byte to its metrics record: reading the first
+// message, routing and forwarding share the same stream listeners, and the call is its own
+// CallRecord, so a forwarded call allocates little beyond what node:http2 itself needs.
+import type { IncomingHttpHeaders, ServerHttp2Stream } from "node:http2";
 import { gunzipSync } from "node:zlib";
 import { Code, ConnectError } from "@connectrpc/connect";
 import { type AttemptVerdict, addressOf, type Balancer } from "../platform/forwarding/balancer";
-import { readFirstMessage } from "../platform/forwarding/first-message";
-import { type ForwardResult, forwardCall } from "../platform/forwarding/forward-call";
-import { endWithStatus } from "../platform/forwarding/grpc-status";
+import { type FirstMessage, FirstMessageReader } from "../platform/forwarding/first-message";
+import {
+  type AttemptFailure,
+  type AttemptFailureKind,
+  ForwardedCall,
+} from "../platform/forwarding/forward-call";
 import { parseGrpcTimeout } from "../platform/forwarding/grpc-timeout";
-import { hopsOf, nextHopHeaders } from "../platform/forwarding/hop-headers";
+import { addHopHeaders, hopsIn } from "../platform/forwarding/hop-headers";
 import { readStringField, WireFormatError } from "../platform/forwarding/protobuf-wire";
 import type { RetryBudget } from "../platform/forwarding/retry-budget";
 import type { UpstreamPool } from "../platform/forwarding/upstream-pool";
-import type { RawRequestHandler } from "../platform/grpc-server";
+import type { RawStreamHandler } from "../platform/grpc-server";
 import type { Logger } from "../platform/log";
 import type { ServiceInstance } from "../registry/service-watch";
 import type { LinkedAgents } from "./agent-link/linked-agents";
 import type { EndpointDirectory, ServiceView } from "./endpoint-directory";
 import { serveLinkedCall } from "./linked-call";
-import type { CallRecorder } from "./metrics/call-recorder";
+import type { CallRecord, CallRecorder } from "./metrics/call-recorder";
 import { type RoutedMethod, routedMethods, serviceNameFor } from "./routed-methods";
 
 export interface CallForwarderDeps {
@@ -42,78 +50,61 @@ export interface CallForwarderDeps {
 const grpcContentTypes = new Set(["application/grpc", "application/grpc+proto"]);
 
 /** The gRPC status for a failed attempt, as the balancer counts it. */
-function verdictFor(code: number, failure: string | undefined): AttemptVerdict {
+function verdictFor(code: number, failure: AttemptFailureKind | undefined): AttemptVerdict {
   if (failure === "connect" || failure === "reset") return "transport";
   if (failure !== undefined || code === Code.Unavailable) return "failure";
   return "ok";
 }
 
-export function createCallForwarder(deps: CallForwarderDeps): RawRequestHandler {
-  const { directory, balancer, pool, budget, recorder, logger } = deps;
-  const maxHops = deps.maxHops ?? 8;
+/** Where a service's calls may go, worked out once per registry answer. */
+interface Candidates {
+  /** The router's own address when this was worked out. */
+  self: string;
+  /** host:port of every instance but this router, or why there is none to use. */
+  addresses: readonly string[] | ConnectError;
+}
 
-  const record = (
-    method: string,
-    service: string,
-    result: ForwardResult | undefined,
-    extra: {
-      code: number;
-      durationMs: number;
-    },
-  ) => {
-    recorder?.record({
-      method,
-      service,
-      backend: result?.address ?? "",
-      code: extra.code,
-      durationMs: extra.durationMs,
-      ttfbMs: result?.firstMessageMs,
-      messages: result?.messages ?? 0,
-      retried: (result?.attempts ?? 0) > 1,
-    });
-  };
+/** What every call of one router shares. */
+class Routing {
+  readonly maxHops: number;
+  // Keyed by the registry answer's instance list, which stays the same object until it changes.
+  private readonly candidatesByAnswer = new WeakMap<readonly ServiceInstance[], Candidates>();
 
-  /** Answers a call the router refuses itself, and counts it. */
-  const refuse = (
-    res: Http2ServerResponse,
-    method: string,
-    service: string,
-    startedAt: number,
-    error: ConnectError,
-  ) => {
-    endWithStatus(res, error.code, error.rawMessage);
-    record(method, service, undefined, {
-      code: error.code,
-      durationMs: performance.now() - startedAt,
-    });
-  };
+  constructor(readonly deps: CallForwarderDeps) {
+    this.maxHops = deps.maxHops ?? 8;
+  }
 
   /** The instances a call may go to: never this router itself, unless a link here serves it. */
-  const candidates = (view: ServiceView): ServiceInstance[] | ConnectError => {
-    const self = deps.selfAddress();
+  candidates(view: ServiceView): readonly string[] | ConnectError {
+    const self = this.deps.selfAddress();
+    const cached = this.candidatesByAnswer.get(view.instances);
+    if (cached !== undefined && cached.self === self) return cached.addresses;
     const others = view.instances.filter(
-      (i) => addressOf(i) !== self && i.meta.router_id !== deps.routerId,
+      (i) => addressOf(i) !== self && i.meta.router_id !== this.deps.routerId,
     );
-    if (others.length === 0 && view.instances.length > 0) {
-      return new ConnectError(
-        `"${view.service}" is registered at this router (${self}) but no agent link for it is held here`,
-        Code.Unavailable,
-      );
-    }
-    return others;
-  };
+    const addresses =
+      others.length === 0 && view.instances.length > 0
+        ? new ConnectError(
+            `"${view.service}" is registered at this router (${self}) but no agent link for it is held here`,
+            Code.Unavailable,
+          )
+        : others.map(addressOf);
+    this.candidatesByAnswer.set(view.instances, { self, addresses });
+    return addresses;
+  }
 
-  const resolve = async (
+  /** For a service with no instance in view (or none yet): why, or the instances once known. */
+  async resolve(
     view: ServiceView | Promise<ServiceView>,
     id: string,
     method: RoutedMethod,
     service: string,
-  ): Promise<ServiceInstance[] | ConnectError> => {
+  ): Promise<readonly string[] | ConnectError> {
     const current = await view;
-    if (current.instances.length > 0) return candidates(current);
+    if (current.instances.length > 0) return this.candidates(current);
     let registered: boolean;
     try {
-      registered = await directory.isRegistered(service);
+      registered = await this.deps.directory.isRegistered(service);
     } catch (err) {
       return new ConnectError(
         `cannot resolve "${id}": registry unreachable (${err instanceof Error ? err.message : String(err)})`,
@@ -130,175 +121,292 @@ export function createCallForwarder(deps: CallForwarderDeps): RawRequestHandler 
       `no healthy instance of "${service}" (${method.kind} "${id}")${current.stale ? "; registry unreachable" : ""}`,
       Code.Unavailable,
     );
-  };
+  }
+}
 
-  async function handle(req: Http2ServerRequest, res: Http2ServerResponse, method: RoutedMethod) {
-    const startedAt = performance.now();
-    const path = method.path;
-    const timeoutMs = parseGrpcTimeout(req.headers["grpc-timeout"]);
-    if (timeoutMs !== undefined && Number.isNaN(timeoutMs)) {
-      const error = new ConnectError(
-        `malformed grpc-timeout "${String(req.headers["grpc-timeout"])}"`,
-        Code.InvalidArgument,
-      );
-      return refuse(res, path, "", startedAt, error);
-    }
-    if (timeoutMs !== undefined && deps.maxTimeoutMs > 0 && timeoutMs > deps.maxTimeoutMs) {
-      const error = new ConnectError(
-        `deadline of ${timeoutMs} ms is longer than the limit of ${deps.maxTimeoutMs} ms`,
-        Code.InvalidArgument,
-      );
-      return refuse(res, path, "", startedAt, error);
-    }
-    const deadlineAt = timeoutMs === undefined ? undefined : startedAt + timeoutMs;
-    const hops = hopsOf(req);
-    if (hops >= maxHops) {
-      const error = new ConnectError(
-        `call passed ${hops} proxies already: routing loop suspected`,
-        Code.Unavailable,
-      );
-      return refuse(res, path, "", startedAt, error);
-    }
+/** One call through the router, from its first byte to its metrics record. */
+class RoutedCall extends ForwardedCall implements CallRecord {
+  /** Registry service the call was routed to; "" until resolved. */
+  service = "";
+  /** Reads the first message; undefined once the call is routed (or refused). */
+  private reader: FirstMessageReader | undefined;
+  /** The first message is in and the target is being looked up. */
+  private resolving = false;
+  /** Handed to a dial-in agent: the forwarding machinery stays out of it. */
+  private linked = false;
+  private addresses: readonly string[] = [];
 
-    let first: Awaited<ReturnType<typeof readFirstMessage>>;
-    try {
-      first = await readFirstMessage(req.stream, deps.maxMessageBytes);
-    } catch (err) {
-      const error = ConnectError.from(err);
-      if (error.code === Code.Canceled) {
-        record(path, "", undefined, {
-          code: Code.Canceled,
-          durationMs: performance.now() - startedAt,
-        });
+  constructor(
+    private readonly routing: Routing,
+    down: ServerHttp2Stream,
+    private readonly requestHeaders: IncomingHttpHeaders,
+    private readonly routed: RoutedMethod,
+  ) {
+    super(down, requestHeaders, routing.deps.pool, performance.now());
+    this.reader = new FirstMessageReader(routing.deps.maxMessageBytes);
+  }
+
+  // CallRecord: the recorder reads these when the call finishes.
+  get method(): string {
+    return this.routed.path;
+  }
+  get backend(): string {
+    return this.address ?? "";
+  }
+  get ttfbMs(): number | undefined {
+    return this.firstMessageMs;
+  }
+  get retried(): boolean {
+    return this.attempts > 1;
+  }
+
+  start(): void {
+    const deps = this.routing.deps;
+    const headers = this.requestHeaders;
+    const timeoutMs = parseGrpcTimeout(headers["grpc-timeout"]);
+    if (timeoutMs !== undefined) {
+      if (Number.isNaN(timeoutMs)) {
+        this.refuse(
+          Code.InvalidArgument,
+          `malformed grpc-timeout "${String(headers["grpc-timeout"])}"`,
+        );
         return;
       }
-      return refuse(res, path, "", startedAt, error);
+      if (deps.maxTimeoutMs > 0 && timeoutMs > deps.maxTimeoutMs) {
+        this.refuse(
+          Code.InvalidArgument,
+          `deadline of ${timeoutMs} ms is longer than the limit of ${deps.maxTimeoutMs} ms`,
+        );
+        return;
+      }
+      this.deadlineAt = this.startedAt + timeoutMs;
     }
+    const hops = hopsIn(headers);
+    if (hops >= this.routing.maxHops) {
+      this.refuse(Code.Unavailable, `call passed ${hops} proxies already: routing loop suspected`);
+      return;
+    }
+    this.listen();
+  }
 
+  private refuse(code: number, message: string): void {
+    this.reader = undefined;
+    this.fail(code, message);
+  }
+
+  protected override receive(chunk: Buffer): void {
+    const reader = this.reader;
+    if (reader === undefined) {
+      if (!this.linked) super.receive(chunk);
+      return;
+    }
+    if (this.finished) return;
+    if (this.resolving) {
+      // Bytes after the first message, while the target is looked up: kept to forward.
+      reader.chunks.push(chunk);
+      return;
+    }
+    let first: FirstMessage | undefined;
+    try {
+      first = reader.push(chunk);
+    } catch (err) {
+      const error = ConnectError.from(err);
+      this.refuse(error.code, error.rawMessage);
+      return;
+    }
+    if (first === undefined) return;
+    this.resolving = true;
+    try {
+      this.route(first);
+    } catch (err) {
+      this.routing.deps.logger.error("forwarding failed", { err, method: this.routed.path });
+      this.refuse(Code.Internal, "router failed to forward the call");
+    }
+  }
+
+  protected override requestEnd(): void {
+    if (this.reader !== undefined && !this.resolving) {
+      if (this.finished) return;
+      const error = this.reader.endedEarly();
+      this.refuse(error.code, error.rawMessage);
+      return;
+    }
+    super.requestEnd();
+  }
+
+  protected override callerGone(): void {
+    if (!this.linked) super.callerGone();
+  }
+
+  private route(first: FirstMessage): void {
+    const deps = this.routing.deps;
+    const routed = this.routed;
     let payload: Uint8Array = first.payload;
     if (first.compressed) {
-      const encoding = String(req.headers["grpc-encoding"] ?? "identity");
+      const encoding = String(this.requestHeaders["grpc-encoding"] ?? "identity");
       if (encoding !== "gzip") {
-        const error =
-          encoding === "identity"
-            ? new ConnectError(
-                "message flagged compressed without grpc-encoding",
-                Code.InvalidArgument,
-              )
-            : new ConnectError(`grpc-encoding "${encoding}" is not supported`, Code.Unimplemented);
-        return refuse(res, path, "", startedAt, error);
+        if (encoding === "identity") {
+          this.refuse(Code.InvalidArgument, "message flagged compressed without grpc-encoding");
+        } else {
+          this.refuse(Code.Unimplemented, `grpc-encoding "${encoding}" is not supported`);
+        }
+        return;
       }
       try {
         payload = gunzipSync(payload, { maxOutputLength: deps.maxMessageBytes });
       } catch (err) {
-        const error = new ConnectError(
-          `cannot decompress the request: ${err instanceof Error ? err.message : String(err)}`,
+        this.refuse(
           (err as { code?: string }).code === "ERR_BUFFER_TOO_LARGE"
             ? Code.ResourceExhausted
             : Code.InvalidArgument,
+          `cannot decompress the request: ${err instanceof Error ? err.message : String(err)}`,
         );
-        return refuse(res, path, "", startedAt, error);
+        return;
       }
     }
 
     let id: string;
     try {
-      id = readStringField(payload, method.targetField);
+      id = readStringField(payload, routed.targetField);
     } catch (err) {
       const reason = err instanceof WireFormatError ? err.message : String(err);
-      const error = new ConnectError(`malformed request message: ${reason}`, Code.InvalidArgument);
-      return refuse(res, path, "", startedAt, error);
+      this.refuse(Code.InvalidArgument, `malformed request message: ${reason}`);
+      return;
     }
     if (id === "") {
-      const error = new ConnectError(`${method.targetFieldName} is required`, Code.InvalidArgument);
-      return refuse(res, path, "", startedAt, error);
+      this.refuse(Code.InvalidArgument, `${routed.targetFieldName} is required`);
+      return;
     }
-    const service = serviceNameFor(id, method.kind);
+    const service = serviceNameFor(id, routed.kind);
+    this.service = service;
 
     const linked = deps.linkedAgents;
-    if (method.linked && linked?.hasLocal(service)) {
-      recorder?.callStarted(path, "", method.linked === "stream");
-      const result = await serveLinkedCall({
-        res,
-        linked,
-        service,
-        payload,
-        streaming: method.linked === "stream",
-        deadlineAt,
-      });
-      recorder?.callEnded(path, "", method.linked === "stream");
+    if (routed.linked && linked?.hasLocal(service)) {
+      this.serveLinked(linked, payload);
+      return;
+    }
+
+    const view = deps.directory.view(service);
+    if (view instanceof Promise || view.instances.length === 0) {
+      // First call for this service, or nothing healthy: ask the registry, holding the caller.
+      this.down.pause();
+      this.routing.resolve(view, id, routed, service).then(
+        (addresses) => this.resolved(addresses),
+        (err: unknown) => {
+          deps.logger.error("forwarding failed", { err, method: routed.path });
+          this.refuse(Code.Internal, "router failed to forward the call");
+        },
+      );
+      return;
+    }
+    this.resolved(this.routing.candidates(view));
+  }
+
+  private resolved(addresses: readonly string[] | ConnectError): void {
+    const reader = this.reader;
+    if (this.finished || reader === undefined) return;
+    if (addresses instanceof ConnectError) {
+      this.refuse(addresses.code, addresses.rawMessage);
+      return;
+    }
+    this.addresses = addresses;
+    this.reader = undefined;
+    // The budget counts calls per second of wall-clock time; this spares a clock read.
+    this.routing.deps.budget.call(performance.timeOrigin + this.startedAt);
+    addHopHeaders(this.upstreamHeaders, this.requestHeaders, this.down);
+    this.forward(reader.chunks);
+  }
+
+  private serveLinked(linked: LinkedAgents, payload: Uint8Array): void {
+    const recorder = this.routing.deps.recorder;
+    const path = this.routed.path;
+    const streaming = this.routed.linked === "stream";
+    this.linked = true;
+    this.reader = undefined;
+    recorder?.callStarted(path, "", streaming);
+    void serveLinkedCall({
+      res: this.down,
+      linked,
+      service: this.service,
+      payload,
+      streaming,
+      deadlineAt: this.deadlineAt,
+    }).then((result) => {
+      this.finished = true;
+      recorder?.callEnded(path, "", streaming);
       recorder?.record({
         method: path,
-        service,
+        service: this.service,
         backend: "",
         code: result.code,
-        durationMs: performance.now() - startedAt,
+        durationMs: performance.now() - this.startedAt,
         ttfbMs: result.firstMessageMs,
         messages: result.messages,
         retried: false,
       });
-      return;
-    }
-
-    const view = directory.view(service);
-    const instances =
-      view instanceof Promise || view.instances.length === 0
-        ? await resolve(view, id, method, service)
-        : candidates(view);
-    if (instances instanceof ConnectError) return refuse(res, path, service, startedAt, instances);
-
-    budget.call();
-    const streaming = method.linked === "stream";
-    forwardCall({
-      res,
-      headers: req.headers,
-      prefix: first.chunks,
-      pool,
-      startedAt,
-      deadlineAt,
-      extraHeaders: nextHopHeaders(req),
-      pick(tried) {
-        const chosen = balancer.pick(service, instances, tried);
-        if (chosen) return addressOf(chosen);
-        return new ConnectError(
-          `no healthy instance of "${service}" left to try (${tried.length} tried)`,
-          Code.Unavailable,
-        );
-      },
-      mayRetry(failure) {
-        if (failure.kind === "reset" && !method.idempotent) return false;
-        if (!budget.tryRetry()) {
-          logger.debug("retry budget spent", { service, failure: failure.message });
-          return false;
-        }
-        return true;
-      },
-      onAttemptStart(address) {
-        balancer.started(address);
-        recorder?.callStarted(path, address, streaming);
-      },
-      onAttemptEnd(outcome) {
-        balancer.finished(service, outcome.address, verdictFor(outcome.code, outcome.failure));
-        recorder?.callEnded(path, outcome.address, streaming);
-        if (outcome.failure === "connect" || outcome.failure === "reset") {
-          directory.refresh(service);
-        }
-      },
-      onFinish(result) {
-        record(path, service, result, { code: result.code, durationMs: result.durationMs });
-      },
     });
   }
 
-  return (req, res) => {
-    const method = routedMethods.get(req.headers[":path"] ?? "");
+  protected override pick(tried: readonly string[]): string | ConnectError {
+    const chosen = this.routing.deps.balancer.pickAddress(this.service, this.addresses, tried);
+    if (chosen !== undefined) return chosen;
+    return new ConnectError(
+      `no healthy instance of "${this.service}" left to try (${tried.length} tried)`,
+      Code.Unavailable,
+    );
+  }
+
+  protected override mayRetry(failure: AttemptFailure): boolean {
+    if (failure.kind === "reset" && !this.routed.idempotent) return false;
+    if (!this.routing.deps.budget.tryRetry()) {
+      this.routing.deps.logger.debug("retry budget spent", {
+        service: this.service,
+        failure: failure.message,
+      });
+      return false;
+    }
+    return true;
+  }
+
+  protected override onAttemptStart(address: string): void {
+    this.routing.deps.balancer.started(address);
+    this.routing.deps.recorder?.callStarted(
+      this.routed.path,
+      address,
+      this.routed.linked === "stream",
+    );
+  }
+
+  protected override onAttemptEnd(
+    address: string,
+    code: number,
+    failure: AttemptFailureKind | undefined,
+  ): void {
+    const deps = this.routing.deps;
+    deps.balancer.finished(this.service, address, verdictFor(code, failure));
+    deps.recorder?.callEnded(this.routed.path, address, this.routed.linked === "stream");
+    if (failure === "connect" || failure === "reset") deps.directory.refresh(this.service);
+  }
+
+  protected override onFinish(): void {
+    this.routing.deps.recorder?.record(this);
+  }
+}
+
+export function createCallForwarder(deps: CallForwarderDeps): RawStreamHandler {
+  const routing = new Routing(deps);
+  return (stream, headers) => {
+    const method = routedMethods.get(headers[":path"] ?? "");
     if (method === undefined) return false;
-    const contentType = req.headers["content-type"];
+    const contentType = headers["content-type"];
     if (contentType === undefined || !grpcContentTypes.has(contentType)) return false;
-    handle(req, res, method).catch((err: unknown) => {
-      logger.error("forwarding failed", { err, method: method.path });
-      endWithStatus(res, Code.Internal, "router failed to forward the call");
-    });
+    const call = new RoutedCall(routing, stream, headers, method);
+    try {
+      call.start();
+    } catch (err) {
+      deps.logger.error("forwarding failed", { err, method: method.path });
+      if (!call.finished) call.fail(Code.Internal, "router failed to forward the call");
+    }
     return true;
   };
 }

@@ -1,6 +1,6 @@
 // Serves ExecuteTask / StreamTask for a dial-in agent linked to this router: the request is
 // decoded and handed to the link, and its answers are framed back as gRPC.
-import type { Http2ServerResponse } from "node:http2";
+import { Http2ServerResponse, type ServerHttp2Stream } from "node:http2";
 import { fromBinary, toBinary } from "@bufbuild/protobuf";
 import { Code, ConnectError } from "@connectrpc/connect";
 import {
@@ -13,7 +13,8 @@ import { endWithStatus } from "../platform/forwarding/grpc-status";
 import type { LinkedAgents } from "./agent-link/linked-agents";
 
 export interface LinkedCall {
-  res: Http2ServerResponse;
+  /** The caller's stream, or its compatibility response. */
+  res: Http2ServerResponse | ServerHttp2Stream;
   linked: LinkedAgents;
   service: string;
   payload: Uint8Array;
@@ -40,7 +41,7 @@ function frame(message: TaskResponse): Buffer {
 
 export async function serveLinkedCall(call: LinkedCall): Promise<LinkedCallResult> {
   const { res, linked, service } = call;
-  const down = res.stream;
+  const down = res instanceof Http2ServerResponse ? res.stream : res;
   const startedAt = performance.now();
   let request: TaskRequest;
   try {

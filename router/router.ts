@@ -260,7 +260,7 @@ export async function startRouter(options: RouterOptions): Promise<Router> {
     host,
     port: options.port ?? 0,
     routes,
-    rawHandler: forwarder,
+    streamHandler: forwarder,
     limits,
     ...(options.tls ? { tls: options.tls } : {}),
     logger: log,

@@ -240,7 +240,7 @@ export function RunView() {
                 <span className="field-label" id={`${id}-methods`}>
                   Method
                 </span>
-                <div className="segmented" role="tablist" aria-label="Service">
+                <div className="segmented stretch" role="tablist" aria-label="Service">
                   {kinds.map((k) => (
                     <button
                       key={k}
@@ -403,7 +403,7 @@ export function RunView() {
           )}
         </div>
 
-        <div className="section">
+        <div className="section sticky-column">
           <RunResult invoke={invoke} streaming={method?.streaming ?? false} />
           <RunHistoryPanel onRestore={restore} />
         </div>

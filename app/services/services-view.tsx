@@ -140,12 +140,13 @@ function ServiceRow({ service }: { service: ServiceSummary }) {
       data-testid={`service-row-${service.name}`}
       data-status={healthLabel(service.status)}
     >
-      <span style={{ minWidth: 0 }}>
-        <span className="name">{service.name}</span>
-        {service.clientId !== "" && <span className="muted mono"> · {service.clientId}</span>}
-        <br />
-        <span className="sub truncate" title={service.description}>
-          {service.description || "No description"}
+      <span className="identity">
+        <span className="truncate">
+          <span className="name">{service.name}</span>
+          {service.clientId !== "" && <span className="muted mono"> · {service.clientId}</span>}
+        </span>
+        <span className="sub" title={service.description}>
+          {service.description || (service.kind === "router" ? "Routes calls to agents, tools and workers" : "No description")}
         </span>
       </span>
       <span>

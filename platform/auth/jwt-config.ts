@@ -20,7 +20,7 @@ export interface JwtAuthConfig {
   leewaySec: number;
   /** JWT_METHOD_RULES, e.g. "/agentplatform.v1.RouterAdmin/*=role:admin;*=scope:platform". */
   rules: MethodRule[];
-  /** JWT_PUBLIC_METHODS: served without a token. Default /grpc.health.v1.Health/*. */
+  /** JWT_PUBLIC_METHODS: served without a token. Default: health checks and server reflection. */
   publicMethods: string[];
 }
 

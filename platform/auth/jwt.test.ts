@@ -19,12 +19,11 @@ import { type GrpcServer, startGrpcServer } from "../grpc-server";
 import { createHealthStatusTable } from "../health";
 import { createLogger } from "../log";
 import {
-  checkRawRequest,
+  authorizeRawRequest,
   createBearerTokenInterceptor,
   createJwtAuthenticator,
   createJwtInterceptor,
   jwtClaimsKey,
-  writeAuthDenial,
 } from "./jwt";
 import { loadJwtAuthenticator, readJwtConfig } from "./jwt-config";
 import { parseMethodRules } from "./jwt-policy";
@@ -151,12 +150,8 @@ describe("raw request check", () => {
   it("refuses with a Trailers-Only status that an independent gRPC client (grpc-js) reads", async () => {
     server = await startGrpcServer({
       routes: agentRoutes,
-      rawHandler: (req, res) => {
-        const decision = checkRawRequest(auth, req);
-        if (decision.allowed) return false; // served by the Connect routes below
-        writeAuthDenial(req, res, decision);
-        return true;
-      },
+      // Allowed calls fall through to the Connect routes; refused ones are answered here.
+      rawHandler: (req, res) => authorizeRawRequest(auth, req, res) === undefined,
       logger,
     });
     const target = server.address;

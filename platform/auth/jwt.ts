@@ -23,7 +23,7 @@ export interface JwtAuthOptions {
   required?: boolean;
   /** Per-method scope/role requirements; the most specific pattern applies. Default none. */
   rules?: MethodRule[];
-  /** Methods served without a token (health checks from the registry and load balancers). Default: grpc.health.v1. */
+  /** Methods served without a token (health checks, server reflection). Default: defaultPublicMethods. */
   publicMethods?: string[];
   /** Current time in ms; for tests. Default Date.now. */
   clock?: () => number;
@@ -38,7 +38,15 @@ export interface JwtAuthenticator {
   check(procedure: string, authorization: string | undefined): AuthDecision;
 }
 
-export const defaultPublicMethods = ["/grpc.health.v1.Health/*"];
+/** grpc.health.v1: the registry's and load balancers' checks. */
+export const healthCheckMethods = "/grpc.health.v1.Health/*";
+
+/** Health checks and server reflection (grpcurl, grpcui). */
+export const defaultPublicMethods = [
+  healthCheckMethods,
+  "/grpc.reflection.v1.ServerReflection/*",
+  "/grpc.reflection.v1alpha.ServerReflection/*",
+];
 
 /** The verified claims of the caller, for handlers behind the interceptor. */
 export const jwtClaimsKey = createContextKey<JwtClaims | undefined>(undefined, {
@@ -115,6 +123,21 @@ export function checkRawRequest(
   const path = req.url.split("?", 1)[0] ?? "";
   const header = req.headers.authorization;
   return auth.check(path, Array.isArray(header) ? header[0] : header);
+}
+
+/**
+ * For raw HTTP/2 handlers: checks the request and, when it is refused, answers it (see
+ * writeAuthDenial). Returns true when the call may go on, with the caller's claims.
+ */
+export function authorizeRawRequest(
+  auth: JwtAuthenticator,
+  req: { url: string; headers: IncomingHttpHeaders },
+  res: Http2ServerResponse,
+): Extract<AuthDecision, { allowed: true }> | undefined {
+  const decision = checkRawRequest(auth, req);
+  if (decision.allowed) return decision;
+  writeAuthDenial(req, res, decision);
+  return undefined;
 }
 
 /** grpc-message is percent-encoded: printable ASCII except "%" goes as is. */

@@ -96,6 +96,24 @@ export function readDiscoveryConfig(env: EnvReader, prefix = "GRPC"): DiscoveryC
   };
 }
 
+/**
+ * Like readDiscoveryConfig, but undefined unless `${prefix}_DISCOVERY_ORDER` or a strategy's
+ * variable is set: callers then keep following the registry as before.
+ */
+export function readOptionalDiscoveryConfig(
+  env: EnvReader,
+  prefix = "GRPC",
+): DiscoveryConfig | undefined {
+  const config = readDiscoveryConfig(env, prefix);
+  const asked =
+    env.optionalString(`${prefix}_DISCOVERY_ORDER`) !== undefined ||
+    config.staticEndpoints.length > 0 ||
+    config.lbEndpoint !== undefined ||
+    config.dnsSrvName !== undefined ||
+    config.dnsName !== undefined;
+  return asked ? config : undefined;
+}
+
 /** The configured strategies in order; one named in the order but not configured is left out. */
 export function strategiesFor(config: DiscoveryConfig, consul?: ConsulClient): DiscoveryStrategy[] {
   const out: DiscoveryStrategy[] = [];

@@ -10,7 +10,12 @@ import {
 import { EnvReader } from "../config";
 import { createLogger } from "../log";
 import { createConsulStrategy } from "./consul-strategy";
-import { createDiscoveryFromConfig, readDiscoveryConfig, strategiesFor } from "./discovery-config";
+import {
+  createDiscoveryFromConfig,
+  readDiscoveryConfig,
+  readOptionalDiscoveryConfig,
+  strategiesFor,
+} from "./discovery-config";
 import { createDnsAStrategy, createDnsSrvStrategy } from "./dns-strategies";
 import { parseEndpoint } from "./endpoint";
 import { createEndpointDiscovery } from "./endpoint-discovery";
@@ -187,6 +192,18 @@ describe("discovery configuration", () => {
     const result = await createDiscoveryFromConfig(config).resolve();
     expect(result.strategy).toBe("dns-a");
     expect(result.endpoints[0]).toEqual({ host: "10.0.0.11", port: 7443 });
+  });
+
+  it("is off (callers keep the registry watch) until an order or a strategy is configured", () => {
+    const optional = (env: Record<string, string>) =>
+      readOptionalDiscoveryConfig(new EnvReader(env));
+    expect(optional({})).toBeUndefined();
+    expect(optional({ GRPC_DNS_TIMEOUT: "1s" })).toBeUndefined();
+    expect(optional({ GRPC_DISCOVERY_ORDER: "consul" })?.order).toEqual(["consul"]);
+    expect(optional({ GRPC_STATIC_ENDPOINTS: "127.0.0.1:7001" })?.staticEndpoints).toHaveLength(1);
+    expect(optional({ GRPC_DNS_SRV_NAME: "_grpc._tcp.router" })?.dnsSrvName).toBe(
+      "_grpc._tcp.router",
+    );
   });
 
   it("names each bad variable", () => {

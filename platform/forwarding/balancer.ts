@@ -51,6 +51,12 @@ export interface Balancer {
     instances: readonly ServiceInstance[],
     exclude: readonly string[],
   ): ServiceInstance | undefined;
+  /** `pick` over host:port addresses (see addressOf): the form the forwarding path uses. */
+  pickAddress(
+    service: string,
+    addresses: readonly string[],
+    exclude: readonly string[],
+  ): string | undefined;
   started(address: string): void;
   finished(service: string, address: string, verdict: AttemptVerdict): void;
   state(address: string): EndpointState | undefined;
@@ -72,7 +78,7 @@ export function createBalancer(options: BalancerOptions = {}): Balancer {
   const now = options.now ?? Date.now;
   const endpoints = new Map<string, EndpointState>();
   const cursors = new Map<string, number>();
-  const scratch: ServiceInstance[] = [];
+  const scratch: number[] = [];
 
   const stateOf = (address: string): EndpointState => {
     let s = endpoints.get(address);
@@ -84,48 +90,70 @@ export function createBalancer(options: BalancerOptions = {}): Balancer {
   };
   const ejected = (s: EndpointState | undefined, at: number) =>
     s !== undefined && s.ejectedUntil > at;
+  // The latest end of any ejection; 0 once all have passed. While it is 0 a pick reads no clock.
+  let ejectionsUntil = 0;
 
   const eject = (service: string, s: EndpointState) => {
     s.ejectionLevel = Math.min(s.ejectionLevel + 1, 16);
     const forMs = Math.min(baseEjectionMs * 2 ** (s.ejectionLevel - 1), maxEjectionMs);
     s.ejectedUntil = now() + forMs;
+    ejectionsUntil = Math.max(ejectionsUntil, s.ejectedUntil);
     s.consecutiveFailures = 0;
     options.onEject?.(service, s.address, forMs);
+  };
+
+  /** The index in `addresses` of the next pick, or -1 when every one is excluded. */
+  const pickIndex = (
+    service: string,
+    addresses: readonly string[],
+    exclude: readonly string[],
+  ): number => {
+    let at = 0;
+    if (ejectionsUntil !== 0) {
+      at = now();
+      if (at >= ejectionsUntil) ejectionsUntil = 0;
+    }
+    const checkEjected = ejectionsUntil !== 0;
+    scratch.length = 0;
+    for (let i = 0; i < addresses.length; i++) {
+      const address = addresses[i] as string;
+      if (exclude.length > 0 && exclude.includes(address)) continue;
+      if (checkEjected && ejected(endpoints.get(address), at)) continue;
+      scratch.push(i);
+    }
+    if (scratch.length === 0 && checkEjected) {
+      for (let i = 0; i < addresses.length; i++) {
+        if (!exclude.includes(addresses[i] as string)) scratch.push(i);
+      }
+    }
+    const n = scratch.length;
+    if (n === 0) return -1;
+    if (n === 1) return scratch[0] as number;
+    if (kind === "round_robin") {
+      const cursor = cursors.get(service) ?? 0;
+      cursors.set(service, (cursor + 1) % 1_000_000_007);
+      return scratch[cursor % n] as number;
+    }
+    // Power of two choices: two distinct random instances, the one with fewer calls in flight.
+    const i = Math.floor(random() * n);
+    let j = Math.floor(random() * (n - 1));
+    if (j >= i) j++;
+    const a = scratch[i] as number;
+    const b = scratch[j] as number;
+    const loadA = endpoints.get(addresses[a] as string)?.inFlight ?? 0;
+    const loadB = endpoints.get(addresses[b] as string)?.inFlight ?? 0;
+    return loadB < loadA ? b : a;
   };
 
   return {
     kind,
     pick(service, instances, exclude) {
-      const at = now();
-      scratch.length = 0;
-      for (const instance of instances) {
-        const address = addressOf(instance);
-        if (exclude.includes(address)) continue;
-        if (ejected(endpoints.get(address), at)) continue;
-        scratch.push(instance);
-      }
-      if (scratch.length === 0) {
-        for (const instance of instances) {
-          if (!exclude.includes(addressOf(instance))) scratch.push(instance);
-        }
-      }
-      const n = scratch.length;
-      if (n === 0) return undefined;
-      if (n === 1) return scratch[0];
-      if (kind === "round_robin") {
-        const cursor = cursors.get(service) ?? 0;
-        cursors.set(service, (cursor + 1) % 1_000_000_007);
-        return scratch[cursor % n];
-      }
-      // Power of two choices: two distinct random instances, the one with fewer calls in flight.
-      const i = Math.floor(random() * n);
-      let j = Math.floor(random() * (n - 1));
-      if (j >= i) j++;
-      const a = scratch[i] as ServiceInstance;
-      const b = scratch[j] as ServiceInstance;
-      const loadA = endpoints.get(addressOf(a))?.inFlight ?? 0;
-      const loadB = endpoints.get(addressOf(b))?.inFlight ?? 0;
-      return loadB < loadA ? b : a;
+      const index = pickIndex(service, instances.map(addressOf), exclude);
+      return index < 0 ? undefined : instances[index];
+    },
+    pickAddress(service, addresses, exclude) {
+      const index = pickIndex(service, addresses, exclude);
+      return index < 0 ? undefined : addresses[index];
     },
     started(address) {
       stateOf(address).inFlight++;
@@ -133,17 +161,17 @@ export function createBalancer(options: BalancerOptions = {}): Balancer {
     finished(service, address, verdict) {
       const s = stateOf(address);
       s.inFlight = Math.max(0, s.inFlight - 1);
-      const at = now();
       if (verdict === "ok") {
-        const wasEjected = s.ejectionLevel > 0;
         s.consecutiveFailures = 0;
-        if (!ejected(s, at)) {
+        // Nothing more to do for an instance never ejected: no clock read on the common path.
+        if (s.ejectionLevel === 0) return;
+        if (!ejected(s, now())) {
           s.ejectionLevel = 0;
-          if (wasEjected) options.onReadmit?.(service, address);
+          options.onReadmit?.(service, address);
         }
         return;
       }
-      if (ejected(s, at)) return;
+      if (ejected(s, now())) return;
       if (verdict === "transport") {
         eject(service, s);
         return;

@@ -13,68 +13,92 @@ export interface FirstMessage {
 }
 
 /**
- * Reads until the first message is complete, then pauses the stream. Rejects with
+ * Collects request chunks until the first message is complete. `push` returns the message once
+ * it is, undefined while more bytes are needed, and throws a ConnectError with
  * RESOURCE_EXHAUSTED as soon as the prefix announces more than maxBytes (nothing more is
- * buffered), INVALID_ARGUMENT when the request ends before one whole message, and CANCELLED
- * when the caller goes away.
+ * buffered) or INVALID_ARGUMENT for a bad flag byte.
+ */
+export class FirstMessageReader {
+  readonly chunks: Buffer[] = [];
+  private received = 0;
+  private needed = 5;
+  private headerRead = false;
+
+  constructor(private readonly maxBytes: number) {}
+
+  push(chunk: Buffer): FirstMessage | undefined {
+    const chunks = this.chunks;
+    chunks.push(chunk);
+    this.received += chunk.length;
+    if (this.received < this.needed) return undefined;
+    if (!this.headerRead) {
+      this.headerRead = true;
+      const header = chunks.length === 1 ? chunk : Buffer.concat(chunks, this.received);
+      const flag = header[0];
+      const length = header.readUInt32BE(1);
+      if (flag !== 0 && flag !== 1) {
+        throw new ConnectError(`invalid gRPC message flag ${flag}`, Code.InvalidArgument);
+      }
+      if (length > this.maxBytes) {
+        throw new ConnectError(
+          `request message of ${length} bytes is larger than the limit of ${this.maxBytes}`,
+          Code.ResourceExhausted,
+        );
+      }
+      this.needed = 5 + length;
+      if (this.received < this.needed) return undefined;
+    }
+    // The common case, one chunk holding the whole message, copies nothing.
+    const all = chunks.length === 1 ? chunk : Buffer.concat(chunks, this.received);
+    return { chunks, payload: all.subarray(5, this.needed), compressed: all[0] === 1 };
+  }
+
+  /** Why the request cannot be read, when it ended before its first message was complete. */
+  endedEarly(): ConnectError {
+    return new ConnectError(
+      this.received === 0
+        ? "request has no message"
+        : `request ended inside its first message (${this.received} of ${this.needed} bytes)`,
+      Code.InvalidArgument,
+    );
+  }
+}
+
+/**
+ * Reads until the first message is complete, then pauses the stream. Rejects as
+ * FirstMessageReader does, with INVALID_ARGUMENT when the request ends before one whole
+ * message, and with CANCELLED when the caller goes away.
  */
 export function readFirstMessage(stream: Http2Stream, maxBytes: number): Promise<FirstMessage> {
   return new Promise<FirstMessage>((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    let received = 0;
-    let needed = 5;
-    let header: Buffer | undefined;
-
+    const reader = new FirstMessageReader(maxBytes);
     const cleanup = () => {
       stream.pause();
       stream.off("data", onData);
       stream.off("end", onEnd);
       stream.off("close", onClose);
     };
-    const fail = (err: ConnectError) => {
-      cleanup();
-      reject(err);
-    };
     const onData = (chunk: Buffer) => {
-      chunks.push(chunk);
-      received += chunk.length;
-      if (received < needed) return;
-      if (header === undefined) {
-        header = chunks.length === 1 ? chunk : Buffer.concat(chunks, received);
-        const flag = header[0];
-        const length = header.readUInt32BE(1);
-        if (flag !== 0 && flag !== 1) {
-          fail(new ConnectError(`invalid gRPC message flag ${flag}`, Code.InvalidArgument));
-          return;
-        }
-        if (length > maxBytes) {
-          fail(
-            new ConnectError(
-              `request message of ${length} bytes is larger than the limit of ${maxBytes}`,
-              Code.ResourceExhausted,
-            ),
-          );
-          return;
-        }
-        needed = 5 + length;
-        if (received < needed) return;
+      let message: FirstMessage | undefined;
+      try {
+        message = reader.push(chunk);
+      } catch (err) {
+        cleanup();
+        reject(err);
+        return;
       }
+      if (message === undefined) return;
       cleanup();
-      const all = chunks.length === 1 ? chunk : Buffer.concat(chunks, received);
-      resolve({ chunks, payload: all.subarray(5, needed), compressed: all[0] === 1 });
+      resolve(message);
     };
     const onEnd = () => {
-      fail(
-        new ConnectError(
-          received === 0
-            ? "request has no message"
-            : `request ended inside its first message (${received} of ${needed} bytes)`,
-          Code.InvalidArgument,
-        ),
-      );
+      cleanup();
+      reject(reader.endedEarly());
     };
-    const onClose = () => fail(new ConnectError("caller went away", Code.Canceled));
-
+    const onClose = () => {
+      cleanup();
+      reject(new ConnectError("caller went away", Code.Canceled));
+    };
     stream.on("data", onData);
     stream.once("end", onEnd);
     stream.once("close", onClose);

@@ -3,17 +3,22 @@
 // headers, data and trailers back. Cancels the upstream stream when the caller goes away or
 // its deadline passes, and tries another upstream when a failure proves (or the caller says)
 // that retrying is safe.
+//
+// This runs once per forwarded call, so it is written to allocate little: one object holds a
+// call's state, and the stream listeners are module-level functions that find that object
+// through a symbol on the stream, instead of a dozen closures per call.
 import type {
   ClientHttp2Stream,
   Http2ServerResponse,
   IncomingHttpHeaders,
   IncomingHttpStatusHeader,
   OutgoingHttpHeaders,
+  ServerHttp2Stream,
 } from "node:http2";
 import { constants } from "node:http2";
 import { Code, ConnectError } from "@connectrpc/connect";
 import { GrpcMessageCounter } from "./grpc-message-counter";
-import { decodeGrpcMessage, endWithStatus } from "./grpc-status";
+import { decodeGrpcMessage, endWithStatus, statusTrailers, stopUpload } from "./grpc-status";
 import { formatGrpcTimeout } from "./grpc-timeout";
 import type { UpstreamPool, UpstreamStream } from "./upstream-pool";
 
@@ -43,16 +48,16 @@ export interface AttemptOutcome {
 
 export interface ForwardResult {
   /** Final gRPC status seen by the caller (0 for OK). */
-  code: number;
-  message: string;
+  readonly code: number;
+  readonly message: string;
   /** Upstream that answered (or last tried); undefined when none was picked. */
-  address: string | undefined;
-  attempts: number;
-  durationMs: number;
+  readonly address: string | undefined;
+  readonly attempts: number;
+  readonly durationMs: number;
   /** Time from the start of the call to the first response message, if any arrived. */
-  firstMessageMs: number | undefined;
+  readonly firstMessageMs: number | undefined;
   /** Response messages passed back. */
-  messages: number;
+  readonly messages: number;
 }
 
 export interface ForwardOptions {
@@ -95,6 +100,8 @@ const dropRequestHeaders = new Set([
   "grpc-timeout",
 ]);
 const dropResponseHeaders = new Set(["connection", "keep-alive", "transfer-encoding", "date"]);
+const noAddresses: readonly string[] = [];
+const defaultMaxReplayBytes = 1024 * 1024;
 
 /** HTTP status → gRPC code for upstreams that answer without gRPC (the gRPC spec's table). */
 function codeForHttpStatus(status: number): Code {
@@ -123,303 +130,511 @@ function headerString(value: string | string[] | number | undefined): string | u
   return String(value);
 }
 
-export function forwardCall(options: ForwardOptions): void {
-  const { res, pool, startedAt, deadlineAt } = options;
-  const down = res.stream;
-  const maxAttempts = options.maxAttempts ?? 3;
-  const maxReplayBytes = options.maxReplayBytes ?? 1024 * 1024;
-
-  // Request bytes sent so far, kept while a retry could still replay them.
-  let replay: Buffer[] | undefined = options.prefix ? [...options.prefix] : [];
-  let replayBytes = 0;
-  for (const chunk of replay) replayBytes += chunk.length;
-  if (replayBytes > maxReplayBytes) replay = undefined;
-  let requestEnded = false;
-
-  const tried: string[] = [];
-  let attempts = 0;
-  let current: UpstreamStream | undefined;
-  let currentAddress: string | undefined;
-  let attemptStartedAt = 0;
-  let committed = false;
-  let finished = false;
-  let firstMessageAt: number | undefined;
-  const counter = new GrpcMessageCounter();
-  let deadlineTimer: NodeJS.Timeout | undefined;
-
-  const baseHeaders: OutgoingHttpHeaders = {};
-  for (const name in options.headers) {
-    if (dropRequestHeaders.has(name)) continue;
-    baseHeaders[name] = options.headers[name];
+/** The caller's headers minus those that describe one connection, for the upstream request. */
+export function upstreamRequestHeaders(headers: IncomingHttpHeaders): OutgoingHttpHeaders {
+  const out: OutgoingHttpHeaders = {};
+  for (const name in headers) {
+    if (!dropRequestHeaders.has(name)) out[name] = headers[name];
   }
-  if (options.extraHeaders) Object.assign(baseHeaders, options.extraHeaders);
+  return out;
+}
 
-  const finish = (code: number, message: string) => {
-    if (finished) return;
-    finished = true;
-    if (deadlineTimer) clearTimeout(deadlineTimer);
-    down.off("data", onRequestData);
-    options.onFinish?.({
-      code,
-      message,
-      address: currentAddress,
-      attempts,
-      durationMs: performance.now() - startedAt,
-      firstMessageMs: firstMessageAt === undefined ? undefined : firstMessageAt - startedAt,
-      messages: counter.messages,
-    });
-  };
+const callOf = Symbol("forwarded call");
+type Tagged<S> = S & { [callOf]?: ForwardedCall | undefined };
+
+/**
+ * One forwarded call. Subclasses say where it goes (`pick`), whether a failure may be retried
+ * (`mayRetry`), and hear about attempts and the end; the call itself is the ForwardResult.
+ * Use: construct, `listen()` on the caller's stream, then `forward()` once the request may go.
+ */
+export abstract class ForwardedCall implements ForwardResult {
+  code = 0;
+  message = "";
+  address: string | undefined = undefined;
+  attempts = 0;
+  durationMs = 0;
+  firstMessageMs: number | undefined = undefined;
+  /** Headers of the upstream request; subclasses may add to them before `forward()`. */
+  readonly upstreamHeaders: OutgoingHttpHeaders;
+  /** Absolute deadline on the performance.now() clock; undefined for none. */
+  deadlineAt: number | undefined = undefined;
+  maxAttempts = 3;
+  maxReplayBytes = defaultMaxReplayBytes;
+  /** Set once the call has ended, one way or another. */
+  finished = false;
+
+  private readonly counter = new GrpcMessageCounter();
+  /** Request bytes sent so far, kept while a retry could still replay them. */
+  private replay: Buffer[] | undefined = undefined;
+  private replayBytes = 0;
+  /** Request bytes read before forwarding, when they could not all be kept for replay. */
+  private prefix: Buffer[] | undefined = undefined;
+  private requestEnded = false;
+  /** Addresses of earlier attempts; undefined until a retry. */
+  private tried: string[] | undefined = undefined;
+  private current: UpstreamStream | undefined = undefined;
+  private up: Tagged<ClientHttp2Stream> | undefined = undefined;
+  private attemptStartedAt: number;
+  private committed = false;
+  private deadlineTimer: NodeJS.Timeout | undefined = undefined;
+  // The current attempt's response.
+  private responseHeaders: (IncomingHttpHeaders & IncomingHttpStatusHeader) | undefined =
+    undefined;
+  private trailers: IncomingHttpHeaders | undefined = undefined;
+  /** Trailers for the caller, sent when its stream asks for them (bare streams only). */
+  private downTrailers: OutgoingHttpHeaders | undefined = undefined;
+
+  /**
+   * @param down the caller's stream.
+   * @param headers the caller's request headers.
+   * @param startedAt performance.now() when the call arrived.
+   * @param compat the compatibility response over `down`, when one exists: trailers then go
+   *   through it, since it answers the stream's request for them.
+   */
+  constructor(
+    readonly down: Tagged<ServerHttp2Stream>,
+    headers: IncomingHttpHeaders,
+    private readonly pool: UpstreamPool,
+    readonly startedAt: number,
+    private readonly compat?: Http2ServerResponse,
+  ) {
+    this.upstreamHeaders = upstreamRequestHeaders(headers);
+    this.attemptStartedAt = startedAt;
+  }
+
+  /** Response messages passed back. */
+  get messages(): number {
+    return this.counter.messages;
+  }
+
+  /** The upstream for the next attempt, given those already tried, or the error to answer with. */
+  protected abstract pick(tried: readonly string[]): string | ConnectError;
+  /** Whether to try again after a failure; asked only when a retry is possible at all. */
+  protected abstract mayRetry(failure: AttemptFailure, attempt: number): boolean;
+  protected onAttemptStart(_address: string): void {}
+  protected onAttemptEnd(
+    _address: string,
+    _code: number,
+    _failure: AttemptFailureKind | undefined,
+    _durationMs: number,
+  ): void {}
+  /** Called once when the call is over; the call's fields hold the result. */
+  protected onFinish(): void {}
+
+  /**
+   * Follows the caller's stream: its data goes to `receive`, its end and its going away here.
+   * (Listeners for events that come once use `on`: `once` costs a wrapper per call.)
+   */
+  listen(): void {
+    const down = this.down;
+    down[callOf] = this;
+    down.on("data", ForwardedCall.onDownData);
+    if (down.readableEnded) this.requestEnded = true;
+    else down.on("end", ForwardedCall.onDownEnd);
+    down.on("close", ForwardedCall.onDownClose);
+  }
+
+  /**
+   * Starts forwarding. `read` holds request bytes already taken from the caller's stream; the
+   * call keeps the array.
+   */
+  forward(read?: Buffer[]): void {
+    if (this.finished) return;
+    if (read !== undefined && read.length > 0) {
+      let bytes = 0;
+      for (const chunk of read) bytes += chunk.length;
+      if (bytes <= this.maxReplayBytes) {
+        this.replay = read;
+        this.replayBytes = bytes;
+      } else {
+        this.prefix = read;
+      }
+    } else {
+      this.replay = [];
+    }
+    const deadlineAt = this.deadlineAt;
+    if (deadlineAt !== undefined) {
+      const delay = deadlineAt - performance.now();
+      if (delay <= 0) {
+        this.fail(Code.DeadlineExceeded, "deadline exceeded before the call was forwarded");
+        return;
+      }
+      this.deadlineTimer = setTimeout(ForwardedCall.onDeadline, delay, this);
+    }
+    this.attempt();
+    if (!this.finished) this.down.resume();
+  }
 
   /** Answers the caller with a status of the proxy's own and stops everything. */
-  const fail = (code: Code, message: string) => {
-    cancelUpstream();
-    endWithStatus(res, code, message);
-    finish(code, message);
-  };
+  fail(code: number, message: string): void {
+    this.cancelUpstream();
+    if (this.compat) endWithStatus(this.compat, code, message);
+    else if (this.committed) this.endDown(statusTrailers(code, message));
+    else endWithStatus(this.down, code, message);
+    this.finish(code, message, performance.now());
+  }
 
-  const cancelUpstream = () => {
-    const up = current?.stream;
-    if (up && !up.closed && !up.destroyed) up.close(constants.NGHTTP2_CANCEL);
-  };
-
-  const endAttempt = (code: number, failure?: AttemptFailureKind) => {
-    if (currentAddress === undefined) return;
-    options.onAttemptEnd?.({
-      address: currentAddress,
-      code,
-      ...(failure ? { failure } : {}),
-      durationMs: performance.now() - attemptStartedAt,
-    });
-  };
-
-  /** An attempt failed before the response started: retry elsewhere when allowed, else answer. */
-  const attemptFailed = (kind: AttemptFailureKind, code: Code, message: string) => {
-    endAttempt(code, kind);
-    const address = currentAddress ?? "";
-    current = undefined;
-    const remaining =
-      deadlineAt === undefined ? Number.POSITIVE_INFINITY : deadlineAt - performance.now();
-    if (
-      replay !== undefined &&
-      attempts < maxAttempts &&
-      remaining > 0 &&
-      !down.destroyed &&
-      options.mayRetry({ kind, address, message }, attempts)
-    ) {
-      start();
-      return;
-    }
-    fail(code, message);
-  };
-
-  const onRequestData = (chunk: Buffer) => {
+  /** Request bytes from the caller. */
+  protected receive(chunk: Buffer): void {
+    if (this.finished) return;
+    const replay = this.replay;
     if (replay !== undefined) {
-      replayBytes += chunk.length;
-      if (replayBytes > maxReplayBytes) replay = undefined;
+      this.replayBytes += chunk.length;
+      if (this.replayBytes > this.maxReplayBytes) this.replay = undefined;
       else replay.push(chunk);
     }
-    const up = current?.stream;
-    if (up && !up.writableEnded && !up.write(chunk)) {
-      down.pause();
-      up.once("drain", () => down.resume());
+    const up = this.up;
+    if (up !== undefined && !up.writableEnded && !up.write(chunk)) {
+      this.down.pause();
+      up.once("drain", ForwardedCall.resumeDown);
     }
-  };
-  const onRequestEnd = () => {
-    requestEnded = true;
-    const up = current?.stream;
-    if (up && !up.writableEnded) up.end();
-  };
-  const onCallerGone = () => {
-    if (finished) return;
-    cancelUpstream();
-    if (currentAddress !== undefined && current) endAttempt(Code.Canceled);
-    finish(Code.Canceled, "caller cancelled");
-  };
+  }
 
-  const commit = (headers: OutgoingHttpHeaders) => {
-    committed = true;
-    replay = undefined;
-    const out: OutgoingHttpHeaders = {};
-    for (const name in headers) {
-      if (dropResponseHeaders.has(name)) continue;
-      out[name] = headers[name];
+  /** The caller finished sending. */
+  protected requestEnd(): void {
+    this.requestEnded = true;
+    const up = this.up;
+    if (up !== undefined && !up.writableEnded) up.end();
+  }
+
+  /** The caller's stream closed; before the call finished, that means the caller gave up. */
+  protected callerGone(): void {
+    if (this.finished) return;
+    const at = performance.now();
+    this.cancelUpstream();
+    if (this.current !== undefined) this.endAttempt(Code.Canceled, undefined, at);
+    this.finish(Code.Canceled, "caller cancelled", at);
+  }
+
+  private finish(code: number, message: string, at: number): void {
+    if (this.finished) return;
+    this.finished = true;
+    if (this.deadlineTimer !== undefined) clearTimeout(this.deadlineTimer);
+    this.replay = undefined;
+    this.prefix = undefined;
+    this.code = code;
+    this.message = message;
+    this.durationMs = at - this.startedAt;
+    this.onFinish();
+  }
+
+  private cancelUpstream(): void {
+    const up = this.up;
+    if (up !== undefined && !up.closed && !up.destroyed) up.close(constants.NGHTTP2_CANCEL);
+  }
+
+  private endAttempt(code: number, failure: AttemptFailureKind | undefined, at: number): void {
+    const address = this.address;
+    if (address === undefined) return;
+    this.onAttemptEnd(address, code, failure, at - this.attemptStartedAt);
+  }
+
+  /** Leaves the current upstream stream: events it still emits are ignored. */
+  private detach(): void {
+    const up = this.up;
+    if (up !== undefined) up[callOf] = undefined;
+    this.up = undefined;
+    this.current = undefined;
+  }
+
+  /** An attempt failed before the response started: retry elsewhere when allowed, else answer. */
+  private attemptFailed(kind: AttemptFailureKind, code: Code, message: string): void {
+    const at = performance.now();
+    this.endAttempt(code, kind, at);
+    const address = this.address ?? "";
+    this.detach();
+    const remaining =
+      this.deadlineAt === undefined ? Number.POSITIVE_INFINITY : this.deadlineAt - at;
+    if (
+      this.replay !== undefined &&
+      this.attempts < this.maxAttempts &&
+      remaining > 0 &&
+      !this.down.destroyed &&
+      this.mayRetry({ kind, address, message }, this.attempts)
+    ) {
+      (this.tried ??= []).push(address);
+      this.attempt();
+      return;
     }
-    down.respond(out, { waitForTrailers: true });
-  };
+    this.fail(code, message);
+  }
 
-  function start() {
-    const picked = options.pick(tried);
+  private attempt(): void {
+    const picked = this.pick(this.tried ?? noAddresses);
     if (picked instanceof ConnectError) {
-      fail(picked.code, picked.rawMessage);
+      this.fail(picked.code, picked.rawMessage);
       return;
     }
     const address = picked;
-    attempts++;
-    tried.push(address);
-    currentAddress = address;
-    attemptStartedAt = performance.now();
-
-    const headers: OutgoingHttpHeaders = { ...baseHeaders, ":scheme": "http" };
-    if (deadlineAt !== undefined) {
-      headers["grpc-timeout"] = formatGrpcTimeout(deadlineAt - performance.now());
+    this.attempts++;
+    this.address = address;
+    const headers = this.upstreamHeaders;
+    if (this.attempts > 1 || this.deadlineAt !== undefined) {
+      const now = performance.now();
+      if (this.attempts > 1) this.attemptStartedAt = now;
+      if (this.deadlineAt !== undefined) {
+        headers["grpc-timeout"] = formatGrpcTimeout(this.deadlineAt - now);
+      }
     }
     let attempt: UpstreamStream;
     try {
-      attempt = pool.open(address, headers);
+      attempt = this.pool.open(address, headers);
     } catch (err) {
-      current = undefined;
-      attemptFailed(
+      this.attemptFailed(
         "connect",
         Code.Unavailable,
         `cannot open a stream to ${address}: ${String(err)}`,
       );
       return;
     }
-    current = attempt;
-    options.onAttemptStart?.(address);
-    const up: ClientHttp2Stream = attempt.stream;
+    this.current = attempt;
+    const up: Tagged<ClientHttp2Stream> = attempt.stream;
+    this.up = up;
+    this.responseHeaders = undefined;
+    this.trailers = undefined;
+    up[callOf] = this;
+    this.onAttemptStart(address);
+    up.on("response", ForwardedCall.onUpResponse);
+    up.on("trailers", ForwardedCall.onUpTrailers);
+    up.on("data", ForwardedCall.onUpData);
+    up.on("end", ForwardedCall.onUpEnd);
+    up.on("error", ignoreError);
+    up.on("close", ForwardedCall.onUpClose);
 
-    let responseHeaders: (IncomingHttpHeaders & IncomingHttpStatusHeader) | undefined;
-    let trailers: IncomingHttpHeaders | undefined;
-    let settled = false;
-
-    up.on("response", (headers) => {
-      responseHeaders = headers;
-    });
-    up.on("trailers", (headers) => {
-      trailers = headers;
-    });
-    up.on("data", (chunk: Buffer) => {
-      if (finished || settled) return;
-      if (!committed) commit(responseHeaders ?? { ":status": 200 });
-      if (firstMessageAt === undefined) firstMessageAt = performance.now();
-      counter.push(chunk);
-      if (!down.write(chunk)) {
-        up.pause();
-        down.once("drain", () => up.resume());
-      }
-    });
-    up.on("end", () => {
-      if (settled || finished) return;
-      settled = true;
-      const status = Number(responseHeaders?.[":status"] ?? 0);
-      const rawCode = headerString(trailers?.["grpc-status"] ?? responseHeaders?.["grpc-status"]);
-      const rawMessage =
-        headerString(trailers?.["grpc-message"] ?? responseHeaders?.["grpc-message"]) ?? "";
-      let code = rawCode === undefined ? undefined : Number(rawCode);
-      let message = decodeGrpcMessage(rawMessage);
-      if (status !== 200) {
-        code = codeForHttpStatus(status);
-        message = `upstream ${address} answered HTTP ${status}`;
-      } else if (code === undefined || !Number.isInteger(code)) {
-        code = Code.Internal;
-        message = `upstream ${address} ended the call without a gRPC status`;
-      }
-      if (committed) {
-        endAttempt(code);
-        const out: Record<string, string | string[]> = {};
-        if (trailers) {
-          for (const name in trailers) {
-            const value = trailers[name];
-            if (value !== undefined) out[name] = value;
-          }
-        }
-        if (rawCode === undefined || status !== 200) {
-          out["grpc-status"] = String(code);
-          out["grpc-message"] = message;
-        }
-        res.addTrailers(out);
-        down.end();
-        closeAfterResponse();
-        finish(code, message);
-        return;
-      }
-      if (code === Code.Unavailable && status === 200) {
-        attemptFailed("unavailable", code, message);
-        return;
-      }
-      endAttempt(code);
-      if (status === 200 && rawCode !== undefined && responseHeaders) {
-        // Pass the upstream's status on as one Trailers-Only response, metadata included.
-        const out: OutgoingHttpHeaders = {};
-        for (const name in responseHeaders) {
-          if (!dropResponseHeaders.has(name)) out[name] = responseHeaders[name];
-        }
-        if (trailers) Object.assign(out, trailers);
-        if (!down.destroyed && !down.headersSent) {
-          down.respond(out, { endStream: true });
-          closeAfterResponse();
-        }
-        finish(code, message);
-        return;
-      }
-      fail(code, message);
-    });
-    up.on("error", () => {
-      // The 'close' handler below classifies the failure; errors need a listener to stay quiet.
-    });
-    up.on("close", () => {
-      if (settled || finished) return;
-      settled = true;
-      const lastId = attempt.goawayLastStreamId();
-      if (!attempt.connected()) {
-        attemptFailed("connect", Code.Unavailable, `upstream ${address} is unreachable`);
-      } else if (
-        up.rstCode === constants.NGHTTP2_REFUSED_STREAM ||
-        (lastId !== undefined && (up.id === undefined || up.id > lastId))
-      ) {
-        attemptFailed("refused", Code.Unavailable, `upstream ${address} refused the call`);
-      } else if (committed) {
-        endAttempt(Code.Unavailable, "reset");
-        endWithStatus(
-          res,
-          Code.Unavailable,
-          `upstream ${address} reset the call (code ${up.rstCode})`,
-        );
-        finish(Code.Unavailable, "upstream reset the call");
-      } else {
-        attemptFailed(
-          "reset",
-          Code.Unavailable,
-          `upstream ${address} reset the call before answering (code ${up.rstCode})`,
-        );
-      }
-    });
-
-    if (replay !== undefined) {
-      for (const chunk of replay) up.write(chunk);
-    } else if (options.prefix && attempts === 1) {
-      for (const chunk of options.prefix) up.write(chunk);
+    const chunks = this.replay ?? (this.attempts === 1 ? this.prefix : undefined);
+    if (chunks !== undefined && chunks.length > 0) {
+      const last = chunks.length - 1;
+      for (let i = 0; i < last; i++) up.write(chunks[i]);
+      if (this.requestEnded) up.end(chunks[last]);
+      else up.write(chunks[last]);
+    } else if (this.requestEnded) {
+      up.end();
     }
-    if (requestEnded) up.end();
   }
 
-  /** Once the response is complete, stop a caller that is still uploading. */
-  const closeAfterResponse = () => {
-    if (down.readableEnded) return;
-    down.once("finish", () => {
-      if (!down.closed) down.close(constants.NGHTTP2_NO_ERROR);
-    });
-  };
+  private commit(headers: OutgoingHttpHeaders): void {
+    this.committed = true;
+    this.replay = undefined;
+    const out: OutgoingHttpHeaders = {};
+    for (const name in headers) {
+      if (!dropResponseHeaders.has(name)) out[name] = headers[name];
+    }
+    this.down.respond(out, { waitForTrailers: true });
+    if (this.compat === undefined) this.down.on("wantTrailers", ForwardedCall.sendDownTrailers);
+  }
 
-  if (deadlineAt !== undefined) {
-    const delay = deadlineAt - performance.now();
-    if (delay <= 0) {
-      fail(Code.DeadlineExceeded, "deadline exceeded before the call was forwarded");
+  /** Ends a response already started, with these trailers. */
+  private endDown(trailers: OutgoingHttpHeaders): void {
+    const down = this.down;
+    if (down.destroyed || down.closed || down.writableEnded) return;
+    if (this.compat) this.compat.addTrailers(trailers as Record<string, string>);
+    else this.downTrailers = trailers;
+    down.end();
+    stopUpload(down);
+  }
+
+  private upData(chunk: Buffer): void {
+    if (this.finished) return;
+    if (!this.committed) this.commit(this.responseHeaders ?? { ":status": 200 });
+    if (this.firstMessageMs === undefined) this.firstMessageMs = performance.now() - this.startedAt;
+    this.counter.push(chunk);
+    if (!this.down.write(chunk)) {
+      this.up?.pause();
+      this.down.once("drain", ForwardedCall.resumeUp);
+    }
+  }
+
+  private upEnd(): void {
+    if (this.finished) return;
+    const up = this.up;
+    const address = this.address ?? "";
+    const responseHeaders = this.responseHeaders;
+    const trailers = this.trailers;
+    const status = Number(responseHeaders?.[":status"] ?? 0);
+    const rawCode = headerString(trailers?.["grpc-status"] ?? responseHeaders?.["grpc-status"]);
+    const rawMessage =
+      headerString(trailers?.["grpc-message"] ?? responseHeaders?.["grpc-message"]) ?? "";
+    let code = rawCode === undefined ? undefined : Number(rawCode);
+    let message = decodeGrpcMessage(rawMessage);
+    if (status !== 200) {
+      code = codeForHttpStatus(status);
+      message = `upstream ${address} answered HTTP ${status}`;
+    } else if (code === undefined || !Number.isInteger(code)) {
+      code = Code.Internal;
+      message = `upstream ${address} ended the call without a gRPC status`;
+    }
+    if (this.committed) {
+      if (up !== undefined) up[callOf] = undefined;
+      const at = performance.now();
+      this.endAttempt(code, undefined, at);
+      const out: OutgoingHttpHeaders = {};
+      if (trailers) {
+        for (const name in trailers) {
+          const value = trailers[name];
+          if (value !== undefined) out[name] = value;
+        }
+      }
+      if (rawCode === undefined || status !== 200) {
+        out["grpc-status"] = String(code);
+        out["grpc-message"] = message;
+      }
+      this.endDown(out);
+      this.finish(code, message, at);
       return;
     }
-    deadlineTimer = setTimeout(() => {
-      if (finished) return;
-      if (current) endAttempt(Code.DeadlineExceeded);
-      fail(Code.DeadlineExceeded, "deadline exceeded");
-    }, delay);
+    if (code === Code.Unavailable && status === 200) {
+      this.attemptFailed("unavailable", code, message);
+      return;
+    }
+    if (up !== undefined) up[callOf] = undefined;
+    const at = performance.now();
+    this.endAttempt(code, undefined, at);
+    if (status === 200 && rawCode !== undefined && responseHeaders) {
+      // Pass the upstream's status on as one Trailers-Only response, metadata included.
+      const out: OutgoingHttpHeaders = {};
+      for (const name in responseHeaders) {
+        if (!dropResponseHeaders.has(name)) out[name] = responseHeaders[name];
+      }
+      if (trailers) Object.assign(out, trailers);
+      const down = this.down;
+      if (!down.destroyed && !down.headersSent) {
+        down.respond(out, { endStream: true });
+        stopUpload(down);
+      }
+      this.finish(code, message, at);
+      return;
+    }
+    this.fail(code, message);
   }
-  down.on("data", onRequestData);
-  // The request may have ended while its first message was being read.
-  if (down.readableEnded) requestEnded = true;
-  else down.once("end", onRequestEnd);
-  down.once("close", onCallerGone);
-  down.once("aborted", onCallerGone);
-  start();
-  if (!finished) down.resume();
+
+  private upClose(up: ClientHttp2Stream): void {
+    if (this.finished) return;
+    const attempt = this.current;
+    const address = this.address ?? "";
+    const lastId = attempt?.goawayLastStreamId();
+    if (attempt !== undefined && !attempt.connected()) {
+      this.attemptFailed("connect", Code.Unavailable, `upstream ${address} is unreachable`);
+    } else if (
+      up.rstCode === constants.NGHTTP2_REFUSED_STREAM ||
+      (lastId !== undefined && (up.id === undefined || up.id > lastId))
+    ) {
+      this.attemptFailed("refused", Code.Unavailable, `upstream ${address} refused the call`);
+    } else if (this.committed) {
+      const at = performance.now();
+      this.endAttempt(Code.Unavailable, "reset", at);
+      this.detach();
+      this.endDown(
+        statusTrailers(
+          Code.Unavailable,
+          `upstream ${address} reset the call (code ${String(up.rstCode)})`,
+        ),
+      );
+      this.finish(Code.Unavailable, "upstream reset the call", at);
+    } else {
+      this.attemptFailed(
+        "reset",
+        Code.Unavailable,
+        `upstream ${address} reset the call before answering (code ${String(up.rstCode)})`,
+      );
+    }
+  }
+
+  private deadlinePassed(): void {
+    if (this.finished) return;
+    if (this.current !== undefined) {
+      this.endAttempt(Code.DeadlineExceeded, undefined, performance.now());
+    }
+    this.fail(Code.DeadlineExceeded, "deadline exceeded");
+  }
+
+  // Stream listeners, shared by every call: `this` is the stream that emitted.
+
+  private static onDownData(this: Tagged<ServerHttp2Stream>, chunk: Buffer): void {
+    this[callOf]?.receive(chunk);
+  }
+  private static onDownEnd(this: Tagged<ServerHttp2Stream>): void {
+    this[callOf]?.requestEnd();
+  }
+  private static onDownClose(this: Tagged<ServerHttp2Stream>): void {
+    const call = this[callOf];
+    this[callOf] = undefined;
+    call?.callerGone();
+  }
+  private static sendDownTrailers(this: Tagged<ServerHttp2Stream>): void {
+    const trailers = this[callOf]?.downTrailers;
+    if (!this.closed && !this.destroyed) this.sendTrailers(trailers ?? {});
+  }
+  private static resumeUp(this: Tagged<ServerHttp2Stream>): void {
+    this[callOf]?.up?.resume();
+  }
+  private static resumeDown(this: Tagged<ClientHttp2Stream>): void {
+    this[callOf]?.down.resume();
+  }
+  private static onUpResponse(
+    this: Tagged<ClientHttp2Stream>,
+    headers: IncomingHttpHeaders & IncomingHttpStatusHeader,
+  ): void {
+    const call = this[callOf];
+    if (call !== undefined) call.responseHeaders = headers;
+  }
+  private static onUpTrailers(this: Tagged<ClientHttp2Stream>, headers: IncomingHttpHeaders): void {
+    const call = this[callOf];
+    if (call !== undefined) call.trailers = headers;
+  }
+  private static onUpData(this: Tagged<ClientHttp2Stream>, chunk: Buffer): void {
+    this[callOf]?.upData(chunk);
+  }
+  private static onUpEnd(this: Tagged<ClientHttp2Stream>): void {
+    this[callOf]?.upEnd();
+  }
+  private static onUpClose(this: Tagged<ClientHttp2Stream>): void {
+    const call = this[callOf];
+    this[callOf] = undefined;
+    call?.upClose(this);
+  }
+  private static onDeadline(call: ForwardedCall): void {
+    call.deadlinePassed();
+  }
+}
+
+function ignoreError(): void {
+  // The 'close' listener classifies the failure; errors need a listener to stay quiet.
+}
+
+/** A ForwardedCall configured by a ForwardOptions object. */
+class OptionsCall extends ForwardedCall {
+  constructor(private readonly options: ForwardOptions) {
+    super(options.res.stream, options.headers, options.pool, options.startedAt, options.res);
+    if (options.extraHeaders) Object.assign(this.upstreamHeaders, options.extraHeaders);
+    this.deadlineAt = options.deadlineAt;
+    if (options.maxAttempts !== undefined) this.maxAttempts = options.maxAttempts;
+    if (options.maxReplayBytes !== undefined) this.maxReplayBytes = options.maxReplayBytes;
+  }
+  protected override pick(tried: readonly string[]): string | ConnectError {
+    return this.options.pick(tried);
+  }
+  protected override mayRetry(failure: AttemptFailure, attempt: number): boolean {
+    return this.options.mayRetry(failure, attempt);
+  }
+  protected override onAttemptStart(address: string): void {
+    this.options.onAttemptStart?.(address);
+  }
+  protected override onAttemptEnd(
+    address: string,
+    code: number,
+    failure: AttemptFailureKind | undefined,
+    durationMs: number,
+  ): void {
+    this.options.onAttemptEnd?.({ address, code, ...(failure ? { failure } : {}), durationMs });
+  }
+  protected override onFinish(): void {
+    this.options.onFinish?.(this);
+  }
+}
+
+/** Forwards a call described by an options object (see ForwardedCall for the class form). */
+export function forwardCall(options: ForwardOptions): void {
+  const call = new OptionsCall(options);
+  call.listen();
+  call.forward(options.prefix ? [...options.prefix] : undefined);
 }

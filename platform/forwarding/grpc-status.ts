@@ -1,7 +1,7 @@
 // gRPC statuses written by a proxy itself: Trailers-Only when nothing was sent yet (so proxies
 // and clients see the code in the first HEADERS frame), trailers after a started response.
-import type { Http2ServerResponse, OutgoingHttpHeaders } from "node:http2";
-import { constants } from "node:http2";
+import type { OutgoingHttpHeaders, ServerHttp2Stream } from "node:http2";
+import { constants, Http2ServerResponse } from "node:http2";
 
 /** Percent-encodes a grpc-message value as the gRPC spec asks (UTF-8, then %XX outside 0x20-0x7E and "%"). */
 export function encodeGrpcMessage(message: string): string {
@@ -42,25 +42,44 @@ export function trailersOnlyHeaders(code: number, message: string): OutgoingHttp
 
 /**
  * Ends a call with a status. Before the response started it is one Trailers-Only HEADERS frame;
- * after, the status goes in the trailers. A request still being uploaded is then reset with
- * NO_ERROR so the client stops sending, as HTTP/2 allows once the response is complete.
- * `code` is a gRPC status number: 0 for OK, else a Code.
+ * after, the status goes in the trailers (a bare stream must have been answered with
+ * `waitForTrailers`, and nothing else may send them). A request still being uploaded is then
+ * reset with NO_ERROR so the client stops sending, as HTTP/2 allows once the response is
+ * complete. `code` is a gRPC status number: 0 for OK, else a Code.
  */
-export function endWithStatus(res: Http2ServerResponse, code: number, message: string): void {
-  const stream = res.stream;
+export function endWithStatus(
+  target: Http2ServerResponse | ServerHttp2Stream,
+  code: number,
+  message: string,
+): void {
+  const compat = target instanceof Http2ServerResponse ? target : undefined;
+  const stream = compat ? compat.stream : (target as ServerHttp2Stream);
   if (stream.destroyed || stream.closed) return;
   if (!stream.headersSent) {
     stream.respond(trailersOnlyHeaders(code, message), { endStream: true });
   } else if (!stream.writableEnded) {
-    res.addTrailers(statusTrailers(code, message) as Record<string, string>);
+    const trailers = statusTrailers(code, message);
+    if (compat) {
+      compat.addTrailers(trailers as Record<string, string>);
+    } else {
+      stream.once("wantTrailers", () => {
+        if (!stream.closed) stream.sendTrailers(trailers);
+      });
+    }
     stream.end();
   } else {
     return;
   }
-  if (!stream.readableEnded) {
-    stream.once("finish", () => {
-      if (!stream.closed) stream.close(constants.NGHTTP2_NO_ERROR);
-    });
-    stream.resume();
-  }
+  stopUpload(stream);
+}
+
+/** Once the response is complete, resets a request still being uploaded (NO_ERROR). */
+export function stopUpload(stream: ServerHttp2Stream): void {
+  if (stream.readableEnded) return;
+  stream.once("finish", closeWithNoError);
+  stream.resume();
+}
+
+function closeWithNoError(this: ServerHttp2Stream): void {
+  if (!this.closed) this.close(constants.NGHTTP2_NO_ERROR);
 }

@@ -1,22 +1,58 @@
 // Headers a proxy adds to what it forwards: a hop count (so a routing loop ends with an error
 // instead of running until something overflows) and x-forwarded-for (who called).
-import type { Http2ServerRequest, OutgoingHttpHeaders } from "node:http2";
+import type {
+  Http2ServerRequest,
+  Http2Session,
+  IncomingHttpHeaders,
+  OutgoingHttpHeaders,
+  ServerHttp2Stream,
+} from "node:http2";
 
 export const hopHeader = "x-agentplatform-hops";
 
-export function hopsOf(req: Http2ServerRequest): number {
-  const hops = Number(req.headers[hopHeader] ?? 0);
+/** Proxies the call passed through before this one, from its headers. */
+export function hopsIn(headers: IncomingHttpHeaders): number {
+  const raw = headers[hopHeader];
+  if (raw === undefined) return 0;
+  const hops = Number(raw);
   return Number.isInteger(hops) && hops >= 0 ? hops : 0;
 }
 
+export function hopsOf(req: Http2ServerRequest): number {
+  return hopsIn(req.headers);
+}
+
+// The peer address of a session, read once: every read goes through the session's socket proxy.
+const peerOfSession = new WeakMap<Http2Session, string>();
+
+/** The caller's address as seen on the connection, or "" when unknown. */
+export function peerAddress(stream: ServerHttp2Stream): string {
+  const session = stream.session;
+  if (session === undefined) return "";
+  let peer = peerOfSession.get(session);
+  if (peer === undefined) {
+    peer = session.socket?.remoteAddress ?? "";
+    peerOfSession.set(session, peer);
+  }
+  return peer;
+}
+
+/** Sets the next hop's count and x-forwarded-for on `out`, from the caller's headers. */
+export function addHopHeaders(
+  out: OutgoingHttpHeaders,
+  headers: IncomingHttpHeaders,
+  stream: ServerHttp2Stream,
+): void {
+  out[hopHeader] = String(hopsIn(headers) + 1);
+  const previous = headers["x-forwarded-for"];
+  const before = typeof previous === "string" && previous !== "" ? previous : undefined;
+  const peer = peerAddress(stream);
+  if (before !== undefined) out["x-forwarded-for"] = peer === "" ? before : `${before}, ${peer}`;
+  else if (peer !== "") out["x-forwarded-for"] = peer;
+}
+
 export function nextHopHeaders(req: Http2ServerRequest): OutgoingHttpHeaders {
-  const previous = req.headers["x-forwarded-for"];
-  const peer = req.stream.session?.socket?.remoteAddress;
-  const chain = [typeof previous === "string" ? previous : undefined, peer].filter(
-    (part): part is string => part !== undefined && part !== "",
-  );
-  return {
-    [hopHeader]: String(hopsOf(req) + 1),
-    ...(chain.length > 0 ? { "x-forwarded-for": chain.join(", ") } : {}),
-  };
+  const out: OutgoingHttpHeaders = {};
+  addHopHeaders(out, req.headers, req.stream);
+  return out;
 }

@@ -45,9 +45,40 @@ interface PooledSession {
   connected: boolean;
   goawayLastStreamId: number | undefined;
   idleSince: number;
+  /** The peer's SETTINGS_MAX_CONCURRENT_STREAMS, kept from its last SETTINGS frame. */
+  streamLimit: number;
 }
 
 const defaultStreamLimit = 100;
+
+/** One stream and the session it runs on; a class so that opening one allocates no closures. */
+class PooledStream implements UpstreamStream {
+  constructor(
+    readonly stream: http2.ClientHttp2Stream,
+    private readonly owner: PooledSession,
+  ) {}
+  connected(): boolean {
+    return this.owner.connected;
+  }
+  goawayLastStreamId(): number | undefined {
+    return this.owner.goawayLastStreamId;
+  }
+}
+
+const ownerOf = Symbol("pooled session");
+type OwnedStream = http2.ClientHttp2Stream & { [ownerOf]?: PooledSession };
+
+function releaseStream(this: OwnedStream): void {
+  const owner = this[ownerOf];
+  if (owner === undefined) return;
+  owner.active--;
+  if (owner.active === 0) owner.idleSince = Date.now();
+}
+
+function streamLimitOf(settings: http2.Settings): number {
+  const limit = settings.maxConcurrentStreams;
+  return limit === undefined || limit > 1_000_000 ? defaultStreamLimit : limit;
+}
 
 export function createUpstreamPool(options: UpstreamPoolOptions): UpstreamPool {
   const connectTimeoutMs = options.connectTimeoutMs ?? 2000;
@@ -79,6 +110,7 @@ export function createUpstreamPool(options: UpstreamPoolOptions): UpstreamPool {
       connected: false,
       goawayLastStreamId: undefined,
       idleSince: Date.now(),
+      streamLimit: defaultStreamLimit,
     };
     const connectTimer = setTimeout(() => {
       const err = Object.assign(new Error(`connect to ${address} timed out`), {
@@ -91,6 +123,9 @@ export function createUpstreamPool(options: UpstreamPoolOptions): UpstreamPool {
       pooled.connected = true;
       // A larger connection window keeps many concurrent streams from starving each other.
       session.setLocalWindowSize(8 * 1024 * 1024);
+    });
+    session.on("remoteSettings", (settings) => {
+      pooled.streamLimit = streamLimitOf(settings);
     });
     session.on("goaway", (_code, lastStreamId) => {
       pooled.goawayLastStreamId = lastStreamId;
@@ -129,11 +164,6 @@ export function createUpstreamPool(options: UpstreamPoolOptions): UpstreamPool {
     return pooled;
   };
 
-  const limitOf = (pooled: PooledSession) => {
-    const limit = pooled.connected ? pooled.session.remoteSettings.maxConcurrentStreams : undefined;
-    return limit === undefined || limit > 1_000_000 ? defaultStreamLimit : limit;
-  };
-
   const choose = (address: string): PooledSession => {
     let list = pools.get(address);
     if (!list) {
@@ -143,7 +173,7 @@ export function createUpstreamPool(options: UpstreamPoolOptions): UpstreamPool {
     let best: PooledSession | undefined;
     for (const pooled of list) {
       if (pooled.session.closed || pooled.session.destroyed) continue;
-      if (pooled.active < limitOf(pooled)) return pooled;
+      if (pooled.active < pooled.streamLimit) return pooled;
       if (!best || pooled.active < best.active) best = pooled;
     }
     if (best && list.length >= maxSessions) return best;
@@ -166,17 +196,10 @@ export function createUpstreamPool(options: UpstreamPoolOptions): UpstreamPool {
         pools.set(address, [...(pools.get(address) ?? []), pooled]);
         stream = pooled.session.request(headers, { endStream: false });
       }
-      const owner = pooled;
-      owner.active++;
-      stream.once("close", () => {
-        owner.active--;
-        if (owner.active === 0) owner.idleSince = Date.now();
-      });
-      return {
-        stream,
-        connected: () => owner.connected,
-        goawayLastStreamId: () => owner.goawayLastStreamId,
-      };
+      pooled.active++;
+      (stream as OwnedStream)[ownerOf] = pooled;
+      stream.on("close", releaseStream);
+      return new PooledStream(stream, pooled);
     },
     sessionCount() {
       let n = 0;

@@ -9,6 +9,7 @@ import {
   HealthCheckResponse_ServingStatus as ServingStatus,
 } from "../../gen/grpc/health/v1/health_pb";
 import type { CheckStatus } from "../consul-types";
+import type { CheckTls } from "./check-tls";
 import type { CheckSpec } from "./registry-model";
 
 export interface ProbeResult {
@@ -35,7 +36,16 @@ function rpcError(err: unknown): string {
   return `rpc error: code = ${Code[ce.code]} desc = ${ce.rawMessage}`;
 }
 
-export function createGrpcProbe(spec: CheckSpec): Probe {
+/** TLS options of a check: the registry's CA and client certificate, unless TLSSkipVerify. */
+function tlsOptions(spec: CheckSpec, tls: CheckTls | undefined) {
+  return {
+    rejectUnauthorized: !spec.tlsSkipVerify,
+    ...(tls?.ca ? { ca: tls.ca } : {}),
+    ...(tls?.cert && tls.key ? { cert: tls.cert, key: tls.key } : {}),
+  };
+}
+
+export function createGrpcProbe(spec: CheckSpec, tls?: CheckTls): Probe {
   const slash = spec.target.indexOf("/");
   const hostPort = slash === -1 ? spec.target : spec.target.slice(0, slash);
   const service = slash === -1 ? "" : spec.target.slice(slash + 1);
@@ -44,7 +54,7 @@ export function createGrpcProbe(spec: CheckSpec): Probe {
   const sessions = new Http2SessionManager(
     baseUrl,
     { idleConnectionTimeoutMs: Math.max(spec.intervalMs * 3, 30_000) },
-    spec.grpcUseTls ? { rejectUnauthorized: !spec.tlsSkipVerify } : {},
+    spec.grpcUseTls ? tlsOptions(spec, tls) : {},
   );
   const client = createClient(Health, createGrpcTransport({ baseUrl, sessionManager: sessions }));
   return {
@@ -99,7 +109,7 @@ export function createTcpProbe(spec: CheckSpec): Probe {
   };
 }
 
-export function createHttpProbe(spec: CheckSpec): Probe {
+export function createHttpProbe(spec: CheckSpec, tls?: CheckTls): Probe {
   const url = new URL(spec.target);
   const get = url.protocol === "https:" ? https.request : http.request;
   const headers: Record<string, string | string[]> = {
@@ -114,7 +124,7 @@ export function createHttpProbe(spec: CheckSpec): Probe {
           method: spec.method,
           headers,
           signal: AbortSignal.any([signal, AbortSignal.timeout(timeoutMs)]),
-          ...(url.protocol === "https:" ? { rejectUnauthorized: !spec.tlsSkipVerify } : {}),
+          ...(url.protocol === "https:" ? tlsOptions(spec, tls) : {}),
           agent: false,
         });
         request.once("response", (response) => {
@@ -156,14 +166,15 @@ export function createHttpProbe(spec: CheckSpec): Probe {
   };
 }
 
-export function createProbe(spec: CheckSpec): Probe | undefined {
+/** `tls`: CA and client certificate for gRPC-over-TLS and HTTPS checks. Default: none. */
+export function createProbe(spec: CheckSpec, tls?: CheckTls): Probe | undefined {
   switch (spec.kind) {
     case "grpc":
-      return createGrpcProbe(spec);
+      return createGrpcProbe(spec, tls);
     case "tcp":
       return createTcpProbe(spec);
     case "http":
-      return createHttpProbe(spec);
+      return createHttpProbe(spec, tls);
     case "ttl":
       return undefined;
   }

@@ -3,6 +3,7 @@
 import { isDeepStrictEqual } from "node:util";
 import type { Logger } from "../../platform/log";
 import { createProbe, type Probe } from "./check-probes";
+import type { CheckTls } from "./check-tls";
 import type { CheckSpec } from "./registry-model";
 import { type RegistryState, serfHealthCheckId } from "./registry-state";
 
@@ -11,6 +12,8 @@ export interface CheckRunnerOptions {
   defaultTimeoutMs: number;
   /** Shortest interval honoured; shorter ones are raised to it, as Consul does. */
   minIntervalMs: number;
+  /** CA and client certificate for TLS checks. Default: none. */
+  tls?: CheckTls;
   logger: Logger;
 }
 
@@ -93,7 +96,7 @@ export function createCheckRunner(state: RegistryState, options: CheckRunnerOpti
   }
 
   function start(spec: CheckSpec): Running {
-    const probe = createProbe(spec);
+    const probe = createProbe(spec, options.tls);
     return probe ? startActive(spec, probe) : startTtl(spec);
   }
 

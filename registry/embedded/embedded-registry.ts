@@ -7,6 +7,7 @@ import { hostname } from "node:os";
 import { createLogger, type Logger } from "../../platform/log";
 import { createBlockingQueries } from "./blocking-queries";
 import { createCheckRunner } from "./check-runner";
+import type { CheckTls } from "./check-tls";
 import { parseGoDuration } from "./go-duration";
 import { createRegistryRoutes, type RouteResult } from "./registry-api";
 import { RegistryHttpError } from "./registry-model";
@@ -21,6 +22,11 @@ export interface EmbeddedRegistryOptions {
   logger?: Logger;
   /** Timeout of one check run when the check sets none. Default 10000 (Consul's). */
   checkTimeoutMs?: number;
+  /**
+   * CA and client certificate for gRPC (GRPCUseTLS) and HTTPS checks, like Consul's
+   * enable_agent_tls_for_checks. Default: the built-in roots, no client certificate.
+   */
+  checkTls?: CheckTls;
   /** Shortest check interval honoured. Default 1000 (Consul's minimum). */
   minCheckIntervalMs?: number;
   /** How often services critical past DeregisterCriticalServiceAfter are removed. Default 5000. */
@@ -139,6 +145,7 @@ export async function startEmbeddedRegistry(
   const checks = createCheckRunner(state, {
     defaultTimeoutMs: options.checkTimeoutMs ?? 10_000,
     minIntervalMs: options.minCheckIntervalMs ?? 1000,
+    ...(options.checkTls ? { tls: options.checkTls } : {}),
     logger: log,
   });
   const blocking = createBlockingQueries(state.index, {

@@ -1,6 +1,7 @@
 // Clients for the platform's public services, reached through the routers like any other caller.
-import { type Client, createClient, type Transport } from "@connectrpc/connect";
+import { type Client, createClient, type Interceptor, type Transport } from "@connectrpc/connect";
 import { AgentService, TaskWorker, ToolService } from "../../gen/agentplatform/v1/platform_pb";
+import type { EndpointDiscovery } from "../../platform/discovery/endpoint-discovery";
 import { createRouterTransport, type RouterTransport } from "../../platform/router-transport";
 import type { TlsFiles } from "../../platform/tls";
 import type { ConsulClient } from "../../registry/consul-client";
@@ -32,6 +33,10 @@ export function createLazyPlatformClient(options: {
   /** Client certificate and CA for routers that require (m)TLS. */
   tls?: TlsFiles;
   maxMessageBytes?: number;
+  /** Interceptors for every call, e.g. the service token. Default none. */
+  interceptors?: Interceptor[];
+  /** Where the routers are found. Default: the registry. */
+  discovery?: () => EndpointDiscovery;
 }): LazyPlatformClient {
   let transport: RouterTransport | undefined;
   let client: PlatformClient | undefined;
@@ -42,6 +47,8 @@ export function createLazyPlatformClient(options: {
           consul: options.consul,
           ...(options.tls ? { tls: options.tls } : {}),
           ...(options.maxMessageBytes ? { maxMessageBytes: options.maxMessageBytes } : {}),
+          ...(options.interceptors ? { interceptors: options.interceptors } : {}),
+          ...(options.discovery ? { discovery: options.discovery() } : {}),
         });
         client = createPlatformClient(transport);
       }

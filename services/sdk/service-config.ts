@@ -1,6 +1,12 @@
 // A service's configuration, from the environment, validated once at start.
 import { hostname } from "node:os";
+import { type JwtAuthConfig, readJwtConfig } from "../../platform/auth/jwt-config";
+import { readServiceTokenConfig, type ServiceTokenConfig } from "../../platform/auth/service-token";
 import { EnvReader } from "../../platform/config";
+import {
+  type DiscoveryConfig,
+  readOptionalDiscoveryConfig,
+} from "../../platform/discovery/discovery-config";
 import {
   defaultServerLimits,
   readServerLimits,
@@ -34,6 +40,15 @@ export interface ServiceConfig {
   dataDir: string | undefined;
   /** Worker job tuning (WORKER_LEASE_MS, WORKER_MAX_CONCURRENT_JOBS, WORKER_RETENTION). */
   jobs: { leaseMs?: number; maxConcurrentJobs?: number; retentionMs?: number };
+  /**
+   * Service tokens callers must present (JWT_SECRET or JWT_PUBLIC_KEY_PATH, JWT_AUDIENCE, ...).
+   * Health checks and reflection stay public. Default: off.
+   */
+  auth: JwtAuthConfig | undefined;
+  /** Token sent on calls through the routers (SERVICE_TOKEN, or minted from JWT_SECRET). Default: none. */
+  serviceToken: ServiceTokenConfig | undefined;
+  /** Where the routers are (GRPC_DISCOVERY_ORDER, GRPC_STATIC_ENDPOINTS, ...). Default: the registry. */
+  routerDiscovery: DiscoveryConfig | undefined;
 }
 
 /** What startService accepts: everything optional, with the same defaults as the environment. */
@@ -53,6 +68,9 @@ export function defaultServiceConfig(input: ServiceConfigInput = {}): ServiceCon
     metricsPort: input.metricsPort ?? 0,
     dataDir: input.dataDir,
     jobs: input.jobs ?? {},
+    auth: input.auth,
+    serviceToken: input.serviceToken,
+    routerDiscovery: input.routerDiscovery,
   };
 }
 
@@ -81,6 +99,9 @@ export function readServiceConfig(
     maxConcurrentJobs: reader.int("WORKER_MAX_CONCURRENT_JOBS", 8, { min: 1, max: 1024 }),
     retentionMs: reader.durationMs("WORKER_RETENTION", 7 * 24 * 3_600_000),
   };
+  const auth = readJwtConfig(reader);
+  const serviceToken = readServiceTokenConfig(reader, component);
+  const routerDiscovery = readOptionalDiscoveryConfig(reader);
   reader.done(component);
   return {
     host,
@@ -94,5 +115,8 @@ export function readServiceConfig(
     metricsPort,
     dataDir,
     jobs,
+    auth,
+    serviceToken,
+    routerDiscovery,
   };
 }

@@ -4,6 +4,14 @@ import { join } from "node:path";
 import type { DescService } from "@bufbuild/protobuf";
 import type { ConnectRouter } from "@connectrpc/connect";
 import { AgentService, TaskWorker, ToolService } from "../../gen/agentplatform/v1/platform_pb";
+import {
+  createBearerTokenInterceptor,
+  createJwtInterceptor,
+  healthCheckMethods,
+} from "../../platform/auth/jwt";
+import { loadJwtAuthenticator } from "../../platform/auth/jwt-config";
+import { createServiceTokenSource } from "../../platform/auth/service-token";
+import { createDiscoveryFromConfig } from "../../platform/discovery/discovery-config";
 import { type GrpcServer, startGrpcServer } from "../../platform/grpc-server";
 import {
   createHealthStatusTable,
@@ -75,10 +83,23 @@ export async function startService(
   const id = clientId(definition);
   const log = options.logger ?? createLogger(name);
   const consul = createConsulClient({ address: config.consulAddress });
+  // Registry checks call Health without a token, whatever JWT_PUBLIC_METHODS lists.
+  const auth =
+    config.auth &&
+    loadJwtAuthenticator({
+      ...config.auth,
+      publicMethods: [...new Set([...config.auth.publicMethods, healthCheckMethods])],
+    });
+  const serviceToken = config.serviceToken && createServiceTokenSource(config.serviceToken);
+  const routerDiscovery = config.routerDiscovery;
   const lazyPlatform = createLazyPlatformClient({
     consul,
     ...(config.tls ? { tls: config.tls } : {}),
     maxMessageBytes: config.limits.maxMessageBytes,
+    ...(serviceToken ? { interceptors: [createBearerTokenInterceptor(serviceToken)] } : {}),
+    ...(routerDiscovery
+      ? { discovery: () => createDiscoveryFromConfig(routerDiscovery, consul) }
+      : {}),
   });
   const platform = () => options.platform ?? lazyPlatform.get();
   const service = serviceOf[definition.kind];
@@ -116,7 +137,12 @@ export async function startService(
       reflectionRoutes(reflection)(router);
       routes(router);
     },
-    interceptors: [metrics.interceptor, callLogInterceptor(log)],
+    // Refusals are counted and logged like any other answer.
+    interceptors: [
+      metrics.interceptor,
+      callLogInterceptor(log),
+      ...(auth ? [createJwtInterceptor(auth)] : []),
+    ],
     limits: config.limits,
     ...(config.tls ? { tls: config.tls } : {}),
     logger: log,

@@ -136,7 +136,7 @@ function ServiceDetail({
         {service.instances.length === 0 ? (
           <EmptyState title="No instances registered" />
         ) : (
-          <div className="grid-2">
+          <div className="instance-grid">
             {service.instances.map((instance) => (
               <InstanceCard
                 key={instance.instanceId}
@@ -152,6 +152,9 @@ function ServiceDetail({
   );
 }
 
+/** Meta the service summary above already shows, and the console's own marker. */
+const summaryMetaKeys = new Set([goneMetaKey, "name", "client_id", "description", "capabilities", "version"]);
+
 function InstanceCard({
   instance,
   now,
@@ -162,7 +165,7 @@ function InstanceCard({
   focused: boolean;
 }) {
   const departed = departedAtMs(instance);
-  const meta = Object.entries(instance.meta).filter(([k]) => k !== goneMetaKey);
+  const meta = Object.entries(instance.meta).filter(([k]) => !summaryMetaKeys.has(k));
   return (
     <article
       id={`instance-${instance.instanceId}`}
