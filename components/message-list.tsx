@@ -27,14 +27,16 @@ export function MessageList({ messages, count, selected, onSelect }: MessageList
   });
 
   useEffect(() => {
-    if (follow && count > 0) virtualizer.scrollToIndex(count - 1, { align: "end" });
-  }, [follow, count, virtualizer]);
+    const element = scrollRef.current;
+    // Rows have a fixed height, so the end is known without asking the browser for layout;
+    // the browser clamps the offset to the real maximum.
+    if (follow && element !== null && count > 0) element.scrollTop = count * rowHeight;
+  }, [follow, count]);
 
   function onScroll() {
     const element = scrollRef.current;
     if (element === null) return;
-    const atBottom =
-      element.scrollHeight - element.scrollTop - element.clientHeight < rowHeight * 1.5;
+    const atBottom = count * rowHeight - element.scrollTop - element.clientHeight < rowHeight * 1.5;
     if (atBottom !== follow) setFollow(atBottom);
   }
 
@@ -132,7 +134,7 @@ export function messagePreview(json: string): string {
   if (value === null || typeof value !== "object" || Array.isArray(value)) return json;
   const record = value as Record<string, unknown>;
   const lead = leadingKeys
-    .filter((k) => record[k] !== undefined && record[k] !== "")
+    .filter((k) => record[k] !== undefined && record[k] !== "" && record[k] !== false)
     .map((k) => `${k}: ${typeof record[k] === "string" ? record[k] : JSON.stringify(record[k])}`);
   if (lead.length === 0) return json;
   const rest = Object.keys(record).filter((k) => !leadingKeys.includes(k));

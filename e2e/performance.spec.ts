@@ -85,7 +85,7 @@ test("the Run page stays responsive while 10,000 messages stream in", async ({ p
   // Responsive throughout: the page answered every probe quickly and kept drawing frames.
   expect(stream.responseMaxMs).toBeLessThan(1000);
   expect(timing.frameP95Ms).toBeLessThan(100);
-  expect(timing.longTaskMaxMs).toBeLessThan(500);
+  expect(timing.longTaskMaxMs).toBeLessThan(300);
 });
 
 test("charts update smoothly with three routers and ten services", async ({ page }) => {
@@ -121,12 +121,9 @@ test("charts update smoothly with three routers and ten services", async ({ page
     await installTiming(page);
     const overview = new OverviewPage(page, stackValue("consoleUrl"));
     await overview.goto();
-    const services = await page
-      .evaluate(async (url) => {
-        const res = await fetch(url);
-        return Object.keys((await res.json()) as object).length;
-      }, `${registry}/v1/catalog/services`)
-      .catch(() => 0);
+    const catalog = (await (await fetch(`${registry}/v1/catalog/services`)).json()) as object;
+    const services = Object.keys(catalog).length;
+    expect(services).toBeGreaterThanOrEqual(10);
 
     for (const target of [
       { name: "overview", path: "/" },

@@ -3,6 +3,7 @@ import { join } from "node:path";
 import { expect, type Page, test } from "@playwright/test";
 import { ConsolePage } from "./pages/console-page";
 import { RunPage } from "./pages/run-page";
+import { TasksPage } from "./pages/tasks-page";
 import { stackValue } from "./stack-env";
 
 const dir = join(import.meta.dirname, "artifacts", "screenshots");
@@ -35,6 +36,13 @@ async function streamSomething(page: Page) {
   await page.getByTestId("message-row").nth(2).click();
 }
 
+async function startJob(page: Page) {
+  const tasks = new TasksPage(page, stackValue("consoleUrl"));
+  await tasks.start("Plan a 3-day trip to Lisbon");
+  await expect(tasks.detailState).not.toHaveAttribute("data-state", "unknown");
+  await page.waitForTimeout(1500);
+}
+
 for (const scheme of schemes) {
   test(`every page at 1280x800, ${scheme}`, async ({ page }) => {
     test.setTimeout(120_000);
@@ -44,6 +52,7 @@ for (const scheme of schemes) {
       await shell.open(p.path);
       await settle(page, p.ready);
       if (p.name === "run") await streamSomething(page);
+      if (p.name === "tasks") await startJob(page);
       await page.evaluate(() => window.scrollTo(0, 0));
       await page.screenshot({ path: join(dir, `${p.name}-desktop-${scheme}.png`), fullPage: true });
     }

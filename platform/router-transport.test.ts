@@ -138,6 +138,23 @@ describe("router transport: a router draining under load", () => {
   }, 30_000);
 });
 
+describe("router transport: routers from the registry", () => {
+  it("serves a call made as soon as the registry reports the first router healthy", async () => {
+    registry = await startTestRegistry();
+    const consul = registry.consul;
+    backend = await startEchoBackend({ consul });
+    transport = createRouterTransport({ consul });
+    const client = createClient(AgentService, transport);
+    routers.push(await startTestRouter(consul));
+    await eventually(async () =>
+      expect((await consul.healthService("grpc-router", { passing: true })).value).toHaveLength(1),
+    );
+    // The transport's own view may lag the registry by a query: the call waits for it.
+    const res = await client.executeTask({ agentId: "echo-agent", input: "first" });
+    expect(res.output).toBe("Echo: first");
+  }, 20_000);
+});
+
 describe("router transport: routers found without the registry", () => {
   it("reaches a router listed in GRPC_STATIC_ENDPOINTS that is not registered", async () => {
     const [router] = (await cluster(1, false)).routers;

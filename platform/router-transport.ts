@@ -53,6 +53,11 @@ export interface RouterTransportOptions {
   discovery?: EndpointDiscovery;
   /** How long a router that refused a call is passed over while others remain. Default 3000 ms. */
   refusedRouterCooldownMs?: number;
+  /**
+   * With the registry, how long a call waits for a router when none is known (the registry may
+   * be a moment ahead of the last answer, e.g. just after start). Default 1000 ms.
+   */
+  noRouterWaitMs?: number;
 }
 
 export interface RouterTransport extends Transport {
@@ -66,7 +71,7 @@ export interface RouterTransport extends Transport {
 /** Where the routers come from: the registry, or discovery strategies. */
 interface RouterSource {
   /** Current routers, waiting for the first answer. */
-  resolve(): Promise<ServiceInstance[]>;
+  resolve(signal?: AbortSignal): Promise<ServiceInstance[]>;
   /** Routers as last seen, without waiting. */
   current(): ServiceInstance[];
   /** A router refused a connection: ask again soon. */
@@ -76,11 +81,39 @@ interface RouterSource {
   close(): void;
 }
 
-function registrySource(watch: ServiceWatch, consul: ConsulClient): RouterSource {
+/** Resolves with the watch's routers once there are some, or after waitMs with none. */
+function routersWithin(
+  watch: ServiceWatch,
+  waitMs: number,
+  signal: AbortSignal | undefined,
+): Promise<ServiceInstance[]> {
+  return new Promise((resolve) => {
+    const done = () => {
+      clearTimeout(timer);
+      unsubscribe();
+      signal?.removeEventListener("abort", done);
+      resolve(watch.current().instances);
+    };
+    const timer = setTimeout(done, waitMs);
+    const unsubscribe = watch.subscribe((snapshot) => {
+      if (snapshot.instances.length > 0) done();
+    });
+    signal?.addEventListener("abort", done, { once: true });
+    watch.refresh();
+  });
+}
+
+function registrySource(
+  watch: ServiceWatch,
+  consul: ConsulClient,
+  noRouterWaitMs: number,
+): RouterSource {
   return {
-    async resolve() {
+    async resolve(signal) {
       await watch.ready();
-      return watch.current().instances;
+      const routers = watch.current().instances;
+      if (routers.length > 0 || noRouterWaitMs <= 0 || signal?.aborted) return routers;
+      return routersWithin(watch, noRouterWaitMs, signal);
     },
     current: () => watch.current().instances,
     refused: () => watch.refresh(),
@@ -122,7 +155,7 @@ export function createRouterTransport(options: RouterTransportOptions): RouterTr
     source = discoverySource(options.discovery, service);
   } else {
     watch = watchService(options.consul, service);
-    source = registrySource(watch, options.consul);
+    source = registrySource(watch, options.consul, options.noRouterWaitMs ?? 1000);
   }
   const cooldownMs = options.refusedRouterCooldownMs ?? 3000;
   const maxBytes = options.maxMessageBytes ?? 4 * 1024 * 1024;
@@ -138,7 +171,8 @@ export function createRouterTransport(options: RouterTransportOptions): RouterTr
       const baseUrl = `${options.tls ? "https" : "http"}://${key}`;
       const sessions = new Http2SessionManager(
         baseUrl,
-        {},
+        // Connections to routers that left the list close on their own once idle.
+        { idleConnectionTimeoutMs: 60_000 },
         options.tls
           ? { ca: options.tls.ca, cert: options.tls.cert, key: options.tls.key }
           : undefined,
@@ -156,8 +190,19 @@ export function createRouterTransport(options: RouterTransportOptions): RouterTr
     return entry.transport;
   };
 
-  const pick = async (tried: readonly ServiceInstance[]): Promise<ServiceInstance> => {
-    const all = await source.resolve();
+  /** Drops clients of routers no longer listed (in-flight calls on them carry on). */
+  const forgetRoutersBut = (listed: readonly ServiceInstance[]) => {
+    const keep = new Set(listed.map(keyOf));
+    for (const key of transports.keys()) if (!keep.has(key)) transports.delete(key);
+    for (const key of refusedUntil.keys()) if (!keep.has(key)) refusedUntil.delete(key);
+  };
+
+  const pick = async (
+    tried: readonly ServiceInstance[],
+    signal: AbortSignal | undefined,
+  ): Promise<ServiceInstance> => {
+    const all = await source.resolve(signal);
+    if (transports.size > all.length + 8) forgetRoutersBut(all);
     const now = Date.now();
     const untried = all.filter((r) => !tried.some((t) => keyOf(t) === keyOf(r)));
     const willing = untried.filter((r) => (refusedUntil.get(keyOf(r)) ?? 0) <= now);
@@ -183,14 +228,14 @@ export function createRouterTransport(options: RouterTransportOptions): RouterTr
     contextValues: ContextValues | undefined,
     attempt: (router: ServiceInstance) => Promise<R>,
   ): Promise<R> {
-    const first = await pick([]);
+    const first = await pick([], signal);
     contextValues?.set(chosenRouterKey, first);
     try {
       return await attempt(first);
     } catch (err) {
       if (signal?.aborted || !callWasNotProcessed(err)) throw err;
       noteRefusal(first);
-      const second = await pick([first]);
+      const second = await pick([first], signal);
       contextValues?.set(chosenRouterKey, second);
       return attempt(second);
     }
@@ -226,7 +271,7 @@ export function createRouterTransport(options: RouterTransportOptions): RouterTr
     ): Promise<StreamResponse<I, O>> {
       if (method.methodKind !== "server_streaming") {
         // The request stream is consumed as it is sent: it cannot be sent twice.
-        const router = await pick([]);
+        const router = await pick([], signal);
         contextValues?.set(chosenRouterKey, router);
         return transportFor(router).stream(method, signal, timeoutMs, header, input, contextValues);
       }

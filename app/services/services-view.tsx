@@ -146,7 +146,10 @@ function ServiceRow({ service }: { service: ServiceSummary }) {
           {service.clientId !== "" && <span className="muted mono"> · {service.clientId}</span>}
         </span>
         <span className="sub" title={service.description}>
-          {service.description || (service.kind === "router" ? "Routes calls to agents, tools and workers" : "No description")}
+          {service.description ||
+            (service.kind === "router"
+              ? "Routes calls to agents, tools and workers"
+              : "No description")}
         </span>
       </span>
       <span>

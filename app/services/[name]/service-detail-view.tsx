@@ -153,7 +153,14 @@ function ServiceDetail({
 }
 
 /** Meta the service summary above already shows, and the console's own marker. */
-const summaryMetaKeys = new Set([goneMetaKey, "name", "client_id", "description", "capabilities", "version"]);
+const summaryMetaKeys = new Set([
+  goneMetaKey,
+  "name",
+  "client_id",
+  "description",
+  "capabilities",
+  "version",
+]);
 
 function InstanceCard({
   instance,
