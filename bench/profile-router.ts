@@ -1,11 +1,11 @@
 // Router CPU per forwarded call, and throughput and latency through it next to the backend
 // direct, over a fixed number of calls, so the numbers hold up on a busy machine:
 //   npx tsx bench/profile-router.ts [--calls=20000] [--rounds=3] [--backend=tiny|echo]
-//                                   [--cpu-prof=DIR]
+//                                   [--grpc-timeout=5S] [--cpu-prof=DIR]
 // CPU comes from /proc (user + system of the router process) over exactly --calls calls.
 // --backend=tiny (default) answers from a raw HTTP/2 server that costs little, so the router is
-// what is measured; --backend=echo uses the real echo agent. --cpu-prof writes a V8 CPU profile
-// of the router to DIR when it exits.
+// what is measured; --backend=echo uses the real echo agent. --grpc-timeout sends that deadline
+// with every call. --cpu-prof writes a V8 CPU profile of the router to DIR when it exits.
 import { execFile } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { loadavg, tmpdir } from "node:os";
@@ -21,6 +21,7 @@ interface ProfileOptions {
   calls: number;
   rounds: number;
   backend: "tiny" | "echo";
+  grpcTimeout: string | undefined;
   cpuProfDir: string | undefined;
 }
 
@@ -31,7 +32,9 @@ function parseOptions(argv: readonly string[]): ProfileOptions {
   const value = (name: string) =>
     argv.find((a) => a.startsWith(`--${name}=`))?.slice(name.length + 3);
   for (const arg of argv) {
-    if (!/^--(calls|rounds|backend|cpu-prof)=/.test(arg)) throw new Error(`unknown option ${arg}`);
+    if (!/^--(calls|rounds|backend|grpc-timeout|cpu-prof)=/.test(arg)) {
+      throw new Error(`unknown option ${arg}`);
+    }
   }
   const calls = Number(value("calls") ?? 20_000);
   const rounds = Number(value("rounds") ?? 3);
@@ -43,22 +46,29 @@ function parseOptions(argv: readonly string[]): ProfileOptions {
     throw new Error("--rounds must be a whole number from 1 to 10");
   }
   if (backend !== "tiny" && backend !== "echo") throw new Error("--backend is tiny or echo");
-  return { calls, rounds, backend, cpuProfDir: value("cpu-prof") };
+  const grpcTimeout = value("grpc-timeout");
+  if (grpcTimeout !== undefined && !/^\d{1,8}[HMSmun]$/.test(grpcTimeout)) {
+    throw new Error("--grpc-timeout is a gRPC timeout such as 5S or 500m");
+  }
+  return { calls, rounds, backend, grpcTimeout, cpuProfDir: value("cpu-prof") };
 }
 
 /** h2load over a fixed number of requests (-n), bounded in time. */
 function h2loadCalls(
   url: string,
   load: { connections: number; streams: number; calls: number },
-  files: { bodyFile: string; logFile: string },
+  files: { bodyFile: string; logFile: string; grpcTimeout: string | undefined },
 ): Promise<LoadResult> {
+  const headers = files.grpcTimeout
+    ? [...grpcRequestHeaders, `grpc-timeout: ${files.grpcTimeout}`]
+    : grpcRequestHeaders;
   const args = [
     `--requests=${load.calls}`,
     `--clients=${load.connections}`,
     `--max-concurrent-streams=${load.streams}`,
     "--threads=1",
     `--data=${files.bodyFile}`,
-    ...grpcRequestHeaders.flatMap((h) => ["--header", h]),
+    ...headers.flatMap((h) => ["--header", h]),
     `--log-file=${files.logFile}`,
     url,
   ];
@@ -85,7 +95,11 @@ async function main(): Promise<void> {
   const options = parseOptions(process.argv.slice(2));
   if (findCommand("h2load") === undefined) throw new Error("h2load is not installed");
   const dir = mkdtempSync(join(tmpdir(), "agent-platform-profile-"));
-  const files = { bodyFile: join(dir, "task-request.bin"), logFile: join(dir, "h2load.log") };
+  const files = {
+    bodyFile: join(dir, "task-request.bin"),
+    logFile: join(dir, "h2load.log"),
+    grpcTimeout: options.grpcTimeout,
+  };
   writeTaskRequestFrame(files.bodyFile);
   const registry = await startEmbeddedRegistry({
     port: 0,
@@ -94,7 +108,8 @@ async function main(): Promise<void> {
   const env = { BENCH_CONSUL_ADDR: registry.address };
   const children: Child[] = [];
   try {
-    const backendEntry = options.backend === "tiny" ? "tiny-backend-process.ts" : "echo-agent-process.ts";
+    const backendEntry =
+      options.backend === "tiny" ? "tiny-backend-process.ts" : "echo-agent-process.ts";
     const backend = await startNodeChild("backend", entry(backendEntry), env);
     children.push(backend.child);
     const routerEnv: Record<string, string> = { ...env };
@@ -112,10 +127,20 @@ async function main(): Promise<void> {
     await checkOneCall({ name: "direct", address: direct, hop: undefined });
     await checkOneCall({ name: "router", address: through, hop: router.child });
 
-    say(`load average at start: ${loadavg().map((l) => l.toFixed(2)).join(" ")}`);
-    say(`backend ${options.backend}, ${options.calls} calls per 4x10 run, ${options.rounds} round(s)`);
+    say(
+      `load average at start: ${loadavg()
+        .map((l) => l.toFixed(2))
+        .join(" ")}`,
+    );
+    say(
+      `backend ${options.backend}, ${options.calls} calls per 4x10 run, ${options.rounds} round(s)`,
+    );
     // Warm the router's JIT and pooled sessions before anything counts.
-    await h2loadCalls(`http://${through}${executeTaskPath}`, { connections: 4, streams: 10, calls: Math.min(options.calls, 5000) }, files);
+    await h2loadCalls(
+      `http://${through}${executeTaskPath}`,
+      { connections: 4, streams: 10, calls: Math.min(options.calls, 5000) },
+      files,
+    );
 
     const cpu: number[] = [];
     const ratios: number[] = [];
@@ -126,7 +151,11 @@ async function main(): Promise<void> {
       const before = cpuMicros(router.child.pid);
       const r = await h2loadCalls(`http://${through}${executeTaskPath}`, load, files);
       const perCall = (cpuMicros(router.child.pid) - before) / r.done;
-      const serial = { connections: 1, streams: 1, calls: Math.max(500, Math.floor(options.calls / 10)) };
+      const serial = {
+        connections: 1,
+        streams: 1,
+        calls: Math.max(500, Math.floor(options.calls / 10)),
+      };
       const d1 = await h2loadCalls(`http://${direct}${executeTaskPath}`, serial, files);
       const r1 = await h2loadCalls(`http://${through}${executeTaskPath}`, serial, files);
       const bad = d.unsuccessful + r.unsuccessful + d1.unsuccessful + r1.unsuccessful;

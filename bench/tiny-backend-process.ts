@@ -27,7 +27,10 @@ server.on("stream", (stream) => {
   stream.on("data", () => {});
   stream.once("end", () => {
     if (stream.destroyed) return;
-    stream.respond({ ":status": 200, "content-type": "application/grpc" }, { waitForTrailers: true });
+    stream.respond(
+      { ":status": 200, "content-type": "application/grpc" },
+      { waitForTrailers: true },
+    );
     stream.once("wantTrailers", () => stream.sendTrailers({ "grpc-status": "0" }));
     stream.end(frame);
   });

@@ -70,8 +70,9 @@ test.describe("auth", () => {
     page,
   }) => {
     const run = new RunPage(page, consoleUrl());
-    await run.goto();
+    await run.open("/run");
     await signIn(page, tokens.viewer);
+    await expect(page.getByTestId("run-page")).toBeVisible();
     await expect(page.getByTestId("session-role")).toHaveText("viewer");
     await expect(page.getByTestId("run-forbidden")).toBeVisible();
     await run.chooseTarget("echo-agent");
@@ -115,7 +116,7 @@ test.describe("auth", () => {
     context,
   }) => {
     const run = new RunPage(page, consoleUrl());
-    await run.goto();
+    await run.open("/run");
     await signIn(page, tokens.operator);
     await expect(page.getByTestId("session-role")).toHaveText("operator");
     await run.chooseTarget("echo-agent");
@@ -126,9 +127,10 @@ test.describe("auth", () => {
 
     const adminPage = await context.newPage();
     const audit = new AuditPage(adminPage, consoleUrl());
-    await audit.goto();
+    await audit.open("/audit");
     // sessionStorage is per tab: the new tab signs in on its own.
     await signIn(adminPage, tokens.admin);
+    await expect(adminPage.getByTestId("audit-table")).toBeVisible();
     await expect(
       audit.rows.filter({ hasText: "ExecuteTask" }).filter({ hasText: "e2e-operator" }).first(),
     ).toBeVisible({

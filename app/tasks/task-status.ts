@@ -44,7 +44,6 @@ export function taskStateTone(state: TaskState | undefined): Tone | "accent" {
     case TaskState.CANCELLED:
       return "warn";
     case TaskState.RUNNING:
-    case TaskState.PENDING:
       return "accent";
     default:
       return "muted";

@@ -117,11 +117,15 @@ export function TasksView() {
                 className="textarea"
                 style={{ fontFamily: "var(--font-sans)", fontSize: 14 }}
                 rows={3}
-                placeholder="Plan a 3-day trip to Lisbon"
+                placeholder="Lisbon"
                 value={input}
                 onChange={(e) => setInput(e.target.value)}
                 data-testid="task-input"
               />
+              <span className="field-hint">
+                What the worker works on; the itinerary worker takes a destination such as Lisbon,
+                with days and start_date as parameters.
+              </span>
             </div>
             <ParameterRows rows={parameters} onChange={setParameters} />
             <div className="form-actions">

@@ -16,6 +16,14 @@ export class TasksPage extends ConsolePage {
     await this.startButton.click();
   }
 
+  async addParameter(name: string, value: string): Promise<void> {
+    await this.page.getByRole("button", { name: "Add parameter" }).click();
+    const rows = this.page.getByLabel(/^Parameter name/);
+    const index = await rows.count();
+    await this.page.getByLabel(`Parameter name ${index}`).fill(name);
+    await this.page.getByLabel(`Parameter value ${index}`).fill(value);
+  }
+
   get detailState(): Locator {
     return this.page.getByTestId("task-state");
   }
