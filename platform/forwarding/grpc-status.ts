@@ -76,10 +76,16 @@ export function endWithStatus(
 /** Once the response is complete, resets a request still being uploaded (NO_ERROR). */
 export function stopUpload(stream: ServerHttp2Stream): void {
   if (stream.readableEnded) return;
-  stream.once("finish", closeWithNoError);
+  stream.once("finish", closeSoon);
   stream.resume();
 }
 
-function closeWithNoError(this: ServerHttp2Stream): void {
-  if (!this.closed) this.close(constants.NGHTTP2_NO_ERROR);
+// Node 22 sends an RST_STREAM issued from 'finish' ahead of the response's final HEADERS frame,
+// and the caller never sees its status; one turn of the event loop later both go out in order.
+function closeSoon(this: ServerHttp2Stream): void {
+  setImmediate(closeWithNoError, this);
+}
+
+function closeWithNoError(stream: ServerHttp2Stream): void {
+  if (!stream.closed) stream.close(constants.NGHTTP2_NO_ERROR);
 }
