@@ -1,5 +1,6 @@
 // Router CPU per forwarded call, and throughput and latency through it next to the backend
-// direct, over a fixed number of calls, so the numbers hold up on a busy machine:
+// direct and next to the least a node:http2 hop can cost (bench/passthrough-floor-process.ts),
+// over a fixed number of calls, so the numbers hold up on a busy machine:
 //   npx tsx bench/profile-router.ts [--calls=20000] [--rounds=3] [--backend=tiny|echo]
 //                                   [--grpc-timeout=5S] [--cpu-prof=DIR]
 // CPU comes from /proc (user + system of the router process) over exactly --calls calls.
@@ -123,9 +124,16 @@ async function main(): Promise<void> {
     else process.env.BENCH_NODE_ARGS = previousArgs;
     children.push(router.child);
     const direct = backend.info.address ?? "";
-    const through = router.info.address ?? "";
+    const floor = await startNodeChild("floor", entry("passthrough-floor-process.ts"), {
+      BENCH_BACKEND_ADDR: direct,
+    });
+    children.push(floor.child);
+    const hops = [
+      { name: "router", address: router.info.address ?? "", child: router.child },
+      { name: "floor", address: floor.info.address ?? "", child: floor.child },
+    ];
     await checkOneCall({ name: "direct", address: direct, hop: undefined });
-    await checkOneCall({ name: "router", address: through, hop: router.child });
+    for (const hop of hops) await checkOneCall({ ...hop, hop: hop.child });
 
     say(
       `load average at start: ${loadavg()
@@ -133,43 +141,54 @@ async function main(): Promise<void> {
         .join(" ")}`,
     );
     say(
-      `backend ${options.backend}, ${options.calls} calls per 4x10 run, ${options.rounds} round(s)`,
+      `backend ${options.backend}, ${options.calls} calls per 4x10 run, ${options.rounds} round(s); "floor" is bench/passthrough-floor-process.ts`,
     );
-    // Warm the router's JIT and pooled sessions before anything counts.
-    await h2loadCalls(
-      `http://${through}${executeTaskPath}`,
-      { connections: 4, streams: 10, calls: Math.min(options.calls, 5000) },
-      files,
-    );
+    const url = (address: string) => `http://${address}${executeTaskPath}`;
+    // Warm the JIT and pooled sessions before anything counts.
+    const warm = { connections: 4, streams: 10, calls: Math.min(options.calls, 5000) };
+    for (const hop of hops) await h2loadCalls(url(hop.address), warm, files);
 
-    const cpu: number[] = [];
-    const ratios: number[] = [];
-    const addedP50: number[] = [];
+    const load = { connections: 4, streams: 10, calls: options.calls };
+    const serial = {
+      connections: 1,
+      streams: 1,
+      calls: Math.max(500, Math.floor(options.calls / 10)),
+    };
+    const samples = new Map(
+      hops.map((h) => [
+        h.name,
+        { cpu: [] as number[], ratio: [] as number[], addedP50: [] as number[] },
+      ]),
+    );
     for (let round = 0; round < options.rounds; round++) {
-      const load = { connections: 4, streams: 10, calls: options.calls };
-      const d = await h2loadCalls(`http://${direct}${executeTaskPath}`, load, files);
-      const before = cpuMicros(router.child.pid);
-      const r = await h2loadCalls(`http://${through}${executeTaskPath}`, load, files);
-      const perCall = (cpuMicros(router.child.pid) - before) / r.done;
-      const serial = {
-        connections: 1,
-        streams: 1,
-        calls: Math.max(500, Math.floor(options.calls / 10)),
-      };
-      const d1 = await h2loadCalls(`http://${direct}${executeTaskPath}`, serial, files);
-      const r1 = await h2loadCalls(`http://${through}${executeTaskPath}`, serial, files);
-      const bad = d.unsuccessful + r.unsuccessful + d1.unsuccessful + r1.unsuccessful;
-      if (bad > 0) throw new Error(`round ${round + 1}: ${bad} unsuccessful requests`);
-      cpu.push(perCall);
-      ratios.push(r.requestsPerSecond / d.requestsPerSecond);
-      addedP50.push(r1.p50Ms - d1.p50Ms);
+      const d = await h2loadCalls(url(direct), load, files);
+      const d1 = await h2loadCalls(url(direct), serial, files);
+      const parts = [
+        `4x10 direct ${d.requestsPerSecond.toFixed(0)} req/s, 1x1 p50 ${d1.p50Ms.toFixed(3)} ms`,
+      ];
+      for (const hop of hops) {
+        const before = cpuMicros(hop.child.pid);
+        const r = await h2loadCalls(url(hop.address), load, files);
+        const perCall = (cpuMicros(hop.child.pid) - before) / r.done;
+        const r1 = await h2loadCalls(url(hop.address), serial, files);
+        const bad = d.unsuccessful + d1.unsuccessful + r.unsuccessful + r1.unsuccessful;
+        if (bad > 0)
+          throw new Error(`round ${round + 1}, ${hop.name}: ${bad} unsuccessful requests`);
+        const sample = samples.get(hop.name);
+        sample?.cpu.push(perCall);
+        sample?.ratio.push(r.requestsPerSecond / d.requestsPerSecond);
+        sample?.addedP50.push(r1.p50Ms - d1.p50Ms);
+        parts.push(
+          `${hop.name} ${perCall.toFixed(1)} µs/call, ${r.requestsPerSecond.toFixed(0)} req/s (${(r.requestsPerSecond / d.requestsPerSecond).toFixed(2)}x), 1x1 p50 ${r1.p50Ms.toFixed(3)} ms`,
+        );
+      }
+      say(`round ${round + 1}: ${parts.join("; ")}`);
+    }
+    for (const [name, sample] of samples) {
       say(
-        `round ${round + 1}: 4x10 direct ${d.requestsPerSecond.toFixed(0)} req/s, router ${r.requestsPerSecond.toFixed(0)} req/s (${(r.requestsPerSecond / d.requestsPerSecond).toFixed(2)}x); router CPU ${perCall.toFixed(1)} µs/call; 1x1 p50 direct ${d1.p50Ms.toFixed(3)} ms, router ${r1.p50Ms.toFixed(3)} ms`,
+        `median ${name}: CPU ${median(sample.cpu).toFixed(1)} µs/call, throughput ${median(sample.ratio).toFixed(2)}x direct, added p50 at 1x1 ${median(sample.addedP50).toFixed(3)} ms`,
       );
     }
-    say(
-      `median: router CPU ${median(cpu).toFixed(1)} µs/call, throughput ${median(ratios).toFixed(2)}x direct, added p50 at 1x1 ${median(addedP50).toFixed(3)} ms`,
-    );
   } finally {
     for (const child of children.reverse()) await child.stop();
     await registry.close();

@@ -178,8 +178,7 @@ export abstract class ForwardedCall implements ForwardResult {
   private committed = false;
   private deadlineTimer: NodeJS.Timeout | undefined = undefined;
   // The current attempt's response.
-  private responseHeaders: (IncomingHttpHeaders & IncomingHttpStatusHeader) | undefined =
-    undefined;
+  private responseHeaders: (IncomingHttpHeaders & IncomingHttpStatusHeader) | undefined = undefined;
   private trailers: IncomingHttpHeaders | undefined = undefined;
   /** Trailers for the caller, sent when its stream asks for them (bare streams only). */
   private downTrailers: OutgoingHttpHeaders | undefined = undefined;
@@ -352,7 +351,8 @@ export abstract class ForwardedCall implements ForwardResult {
       !this.down.destroyed &&
       this.mayRetry({ kind, address, message }, this.attempts)
     ) {
-      (this.tried ??= []).push(address);
+      if (this.tried === undefined) this.tried = [address];
+      else this.tried.push(address);
       this.attempt();
       return;
     }
@@ -547,7 +547,10 @@ export abstract class ForwardedCall implements ForwardResult {
     this.fail(Code.DeadlineExceeded, "deadline exceeded");
   }
 
-  // Stream listeners, shared by every call: `this` is the stream that emitted.
+  // Stream listeners, shared by every call. Node calls a listener with the emitting stream as
+  // `this`; the call is found on the stream. Static members of the class, so they may reach its
+  // private state.
+  // biome-ignore-start lint/complexity/noThisInStatic: `this` is the stream, typed as such
 
   private static onDownData(this: Tagged<ServerHttp2Stream>, chunk: Buffer): void {
     this[callOf]?.receive(chunk);
@@ -592,6 +595,7 @@ export abstract class ForwardedCall implements ForwardResult {
     this[callOf] = undefined;
     call?.upClose(this);
   }
+  // biome-ignore-end lint/complexity/noThisInStatic: see above
   private static onDeadline(call: ForwardedCall): void {
     call.deadlinePassed();
   }
