@@ -160,7 +160,7 @@ export async function startGrpcServer(options: GrpcServerOptions): Promise<GrpcS
     sessions.add(session);
     session.once("close", () => sessions.delete(session));
     session.on("error", (err) => log.debug("http2 session error", { err }));
-    if (limits.idleTimeoutMs > 0 && process.env.NO_IDLE === undefined) {
+    if (limits.idleTimeoutMs > 0) {
       session.setTimeout(limits.idleTimeoutMs, () => session.close());
     }
     if (limits.keepaliveTimeMs > 0) {

@@ -144,6 +144,8 @@ class RoutedCall extends ForwardedCall implements CallRecord {
   ) {
     super(down, requestHeaders, routing.deps.pool, performance.now());
     this.reader = new FirstMessageReader(routing.deps.maxMessageBytes);
+    // The recorder takes time to first message from streaming calls only.
+    this.timesFirstMessage = routed.linked === "stream";
   }
 
   // CallRecord: the recorder reads these when the call finishes.

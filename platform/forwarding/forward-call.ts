@@ -162,6 +162,8 @@ export abstract class ForwardedCall implements ForwardResult {
   maxReplayBytes = defaultMaxReplayBytes;
   /** Set once the call has ended, one way or another. */
   finished = false;
+  /** Whether to note `firstMessageMs` (a clock read); streaming calls want it, unary ones not. */
+  timesFirstMessage = true;
 
   private readonly counter = new GrpcMessageCounter();
   /** Request bytes sent so far, kept while a retry could still replay them. */
@@ -436,7 +438,9 @@ export abstract class ForwardedCall implements ForwardResult {
   private upData(chunk: Buffer): void {
     if (this.finished) return;
     if (!this.committed) this.commit(this.responseHeaders ?? { ":status": 200 });
-    if (this.firstMessageMs === undefined) this.firstMessageMs = performance.now() - this.startedAt;
+    if (this.timesFirstMessage && this.firstMessageMs === undefined) {
+      this.firstMessageMs = performance.now() - this.startedAt;
+    }
     this.counter.push(chunk);
     if (!this.down.write(chunk)) {
       this.up?.pause();
