@@ -1,10 +1,15 @@
 import { fileURLToPath } from "node:url";
 import { Code, ConnectError, createClient } from "@connectrpc/connect";
+import { createGrpcTransport } from "@connectrpc/connect-node";
 import * as grpc from "@grpc/grpc-js";
 import * as protoLoader from "@grpc/proto-loader";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { AgentService } from "../gen/agentplatform/v1/platform_pb";
 import { Health, HealthCheckResponse_ServingStatus } from "../gen/grpc/health/v1/health_pb";
+import { createBearerTokenInterceptor } from "../platform/auth/jwt";
+import { readJwtConfig } from "../platform/auth/jwt-config";
+import { signJwt } from "../platform/auth/jwt-token";
+import { EnvReader } from "../platform/config";
 import type { Router } from "../router/router";
 import {
   eventually,
@@ -120,5 +125,91 @@ describe("gRPC front door", () => {
     expect(
       await client.executeTask({ agentId: "", input: "x" }).catch((e) => ConnectError.from(e).code),
     ).toBe(Code.InvalidArgument);
+  });
+});
+
+describe("gRPC front door with service tokens", () => {
+  const secret = "front-door-test-secret-0123456789abcdef";
+  const bearer = (claims: Record<string, unknown> = {}) =>
+    signJwt(
+      {
+        sub: "edge-test",
+        aud: "agent-platform",
+        scope: "platform",
+        exp: Math.floor(Date.now() / 1000) + 300,
+        ...claims,
+      },
+      { alg: "HS256", secret },
+    );
+  const via = (address: string, token?: string) =>
+    createClient(
+      AgentService,
+      createGrpcTransport({
+        baseUrl: `http://${address}`,
+        interceptors: token ? [createBearerTokenInterceptor(token)] : [],
+      }),
+    );
+  let guarded: FrontDoor;
+
+  beforeAll(async () => {
+    // The same JWT_* a gateway process reads; the routers behind it check nothing here, so
+    // whatever is refused was refused at the edge.
+    const env = new EnvReader({
+      JWT_SECRET: secret,
+      JWT_AUDIENCE: "agent-platform",
+      JWT_METHOD_RULES: "*=scope:platform",
+    });
+    const auth = readJwtConfig(env);
+    env.done("test");
+    if (!auth) throw new Error("JWT config expected");
+    guarded = await startFrontDoor({
+      consul: registry.consul,
+      logger: quietLogger,
+      watch: { maxBackoffMs: 300, wait: "5s" },
+      auth,
+    });
+    const agents = via(guarded.address, bearer());
+    await eventually(() => agents.executeTask({ agentId: "echo-agent", input: "ready?" }));
+  });
+
+  afterAll(async () => {
+    await guarded?.close(500);
+  });
+
+  it("refuses calls without a valid token before any router or backend sees them", async () => {
+    const streamsBefore = backend.streams;
+    const anonymous = await via(guarded.address)
+      .executeTask({ agentId: "echo-agent", input: "x" })
+      .catch((e: unknown) => ConnectError.from(e));
+    expect(anonymous).toMatchObject({
+      code: Code.Unauthenticated,
+      rawMessage: "missing bearer token",
+    });
+    const forged = await via(guarded.address, bearer({ aud: "elsewhere" }))
+      .executeTask({ agentId: "echo-agent", input: "x" })
+      .catch((e: unknown) => ConnectError.from(e));
+    expect(forged).toMatchObject({ code: Code.Unauthenticated });
+    const unscoped = await via(guarded.address, bearer({ scope: "" }))
+      .executeTask({ agentId: "echo-agent", input: "x" })
+      .catch((e: unknown) => ConnectError.from(e));
+    expect(unscoped).toMatchObject({ code: Code.PermissionDenied });
+    expect(backend.streams).toBe(streamsBefore);
+  });
+
+  it("passes a good token's call, authorization header included, through to the backend", async () => {
+    const token = bearer({ sub: "edge-caller" });
+    const res = await via(guarded.address, token).executeTask({
+      agentId: "echo-agent",
+      input: "through the edge",
+    });
+    expect(res.output).toBe("Echo: through the edge");
+    expect(backend.lastAuthorization).toBe(`Bearer ${token}`);
+  });
+
+  it("keeps its health check public", async () => {
+    const health = createClient(Health, grpcTransport(guarded.address));
+    expect((await health.check({ service: "" })).status).toBe(
+      HealthCheckResponse_ServingStatus.SERVING,
+    );
   });
 });

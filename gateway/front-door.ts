@@ -1,9 +1,13 @@
 // The public gRPC entry (127.0.0.1:50051 under `npm start`): every call, bidi streams included,
 // passes byte for byte to a healthy router from the registry, tried on another router when the
 // first could not take it (connect failure, refused stream, GOAWAY). Serves its own
-// grpc.health.v1.
+// grpc.health.v1. With service tokens configured it refuses calls without a valid one at the
+// edge, before any router is asked.
 import type { ConnectRouter } from "@connectrpc/connect";
 import { Code, ConnectError } from "@connectrpc/connect";
+import { AgentLink } from "../gen/agentplatform/v1/link_pb";
+import { authorizeRawRequest, healthCheckMethods } from "../platform/auth/jwt";
+import { type JwtAuthConfig, loadJwtAuthenticator } from "../platform/auth/jwt-config";
 import { addressOf, createBalancer } from "../platform/forwarding/balancer";
 import { forwardCall } from "../platform/forwarding/forward-call";
 import { endWithStatus } from "../platform/forwarding/grpc-status";
@@ -36,6 +40,12 @@ export interface FrontDoorOptions {
   routerService?: string;
   /** Tuning of the registry watch (tests shorten back-off). */
   watch?: ServiceWatchOptions;
+  /**
+   * Service tokens (JWT_*): every call needs one, checked here and again by the router; health
+   * checks and AgentLink.Connect (dial-in agents bring tokens of their own) never do. The
+   * authorization header passes on unchanged. Default: off, calls pass through unchecked.
+   */
+  auth?: JwtAuthConfig;
 }
 
 export interface FrontDoor {
@@ -49,6 +59,8 @@ export interface FrontDoor {
 }
 
 const healthPathPrefix = "/grpc.health.v1.Health/";
+/** Dial-in agents authenticate this with their own per-agent tokens, at the router. */
+const agentLinkConnect = `/${AgentLink.typeName}/${AgentLink.method.connect.name}`;
 const maxHops = 8;
 
 export async function startFrontDoor(options: FrontDoorOptions): Promise<FrontDoor> {
@@ -65,6 +77,8 @@ export async function startFrontDoor(options: FrontDoorOptions): Promise<FrontDo
     ...(options.routerTls ? { tls: options.routerTls } : {}),
   });
   const budget = createRetryBudget();
+  const auth =
+    options.auth && loadJwtAuthenticator(options.auth, [healthCheckMethods, agentLinkConnect]);
   const health = createHealthStatusTable();
   let registryAnswered = false;
   void watch.ready().then(() => {
@@ -136,6 +150,7 @@ export async function startFrontDoor(options: FrontDoorOptions): Promise<FrontDo
     ) {
       return false;
     }
+    if (auth !== undefined && authorizeRawRequest(auth, req, res) === undefined) return true;
     if (!registryAnswered) {
       // First call before the registry answered: wait for it rather than fail.
       req.stream.pause();
@@ -155,7 +170,11 @@ export async function startFrontDoor(options: FrontDoorOptions): Promise<FrontDo
     ...(options.tls ? { tls: options.tls } : {}),
     logger: log,
   });
-  log.info("gRPC front door listening", { address: server.address, routers: service });
+  log.info("gRPC front door listening", {
+    address: server.address,
+    routers: service,
+    serviceTokens: auth ? "checked" : "off",
+  });
 
   let closing: Promise<void> | undefined;
   return {

@@ -1,4 +1,5 @@
 // The gateway's settings from the environment, read once at start.
+import { type JwtAuthConfig, readJwtConfig } from "../platform/auth/jwt-config";
 import { EnvReader } from "../platform/config";
 import {
   type DiscoveryConfig,
@@ -38,6 +39,8 @@ export interface GatewayConfig {
   auditLogPath: string;
   /** Bearer token the gateway presents to the routers when they require one. */
   upstreamToken?: string;
+  /** Service tokens (JWT_*) the gRPC front door checks; set when a key is configured. */
+  frontDoorAuth?: JwtAuthConfig;
   consulAddress: string;
   /** How GetSession names the registry; default: asked of the registry ("embedded 127.0.0.1:8500"). */
   registryLabel?: string;
@@ -57,6 +60,7 @@ export function readGatewayConfig(env: EnvReader = new EnvReader()): GatewayConf
   const tokens = env.optionalString("GATEWAY_TOKENS");
   const registryLabel = env.optionalString("GATEWAY_REGISTRY_LABEL");
   const upstreamToken = env.optionalString("GATEWAY_UPSTREAM_TOKEN");
+  const frontDoorAuth = readJwtConfig(env);
   const corsOrigins = env.list("GATEWAY_CORS_ORIGINS", defaultCorsOrigins);
   for (const origin of corsOrigins) {
     if (origin === "*") {
@@ -78,6 +82,7 @@ export function readGatewayConfig(env: EnvReader = new EnvReader()): GatewayConf
     ...(tokens ? { tokens } : {}),
     auditLogPath: env.string("GATEWAY_AUDIT_LOG", ".data/audit.log"),
     ...(upstreamToken ? { upstreamToken } : {}),
+    ...(frontDoorAuth ? { frontDoorAuth } : {}),
     consulAddress,
     ...(registryLabel ? { registryLabel } : {}),
     limits: readServerLimits(env),

@@ -4,6 +4,7 @@ import { createRequire } from "node:module";
 import { isIP } from "node:net";
 import { createContextValues, type Interceptor } from "@connectrpc/connect";
 import { connectNodeAdapter } from "@connectrpc/connect-node";
+import type { JwtAuthConfig } from "../platform/auth/jwt-config";
 import { ConfigError } from "../platform/config";
 import type { EndpointDiscovery } from "../platform/discovery/endpoint-discovery";
 import type { Logger } from "../platform/log";
@@ -49,6 +50,8 @@ export interface GatewayOptions {
   tls?: TlsFiles;
   /** Bearer token the gateway presents to the routers (platform JWT). Default none. */
   upstreamToken?: string;
+  /** Service tokens (JWT_*) the front door checks on every call before a router sees it. Default off. */
+  frontDoorAuth?: JwtAuthConfig;
   /**
    * Where the browser endpoint finds the routers it forwards to (static list, load balancer,
    * DNS). Default: the healthy "grpc-router" instances in the registry.
@@ -213,6 +216,7 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
         port: options.grpcPort ?? 0,
         logger: log.child({ listener: "front-door" }),
         limits,
+        ...(options.frontDoorAuth ? { auth: options.frontDoorAuth } : {}),
         ...(options.tls ? { tls: options.tls, routerTls: options.tls } : {}),
       });
     }

@@ -33,6 +33,7 @@ runProcess(log, async () => {
     gatewayLimits: config.gatewayLimits,
     ...(tls ? { tls } : {}),
     ...(config.upstreamToken ? { upstreamToken: config.upstreamToken } : {}),
+    ...(config.frontDoorAuth ? { frontDoorAuth: config.frontDoorAuth } : {}),
     ...(config.routerDiscovery
       ? { routerDiscovery: createDiscoveryFromConfig(config.routerDiscovery, consul) }
       : {}),

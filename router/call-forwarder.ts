@@ -8,6 +8,7 @@
 import type { IncomingHttpHeaders, ServerHttp2Stream } from "node:http2";
 import { gunzipSync } from "node:zlib";
 import { Code, ConnectError } from "@connectrpc/connect";
+import type { JwtAuthenticator } from "../platform/auth/jwt";
 import { type AttemptVerdict, addressOf, type Balancer } from "../platform/forwarding/balancer";
 import { type FirstMessage, FirstMessageReader } from "../platform/forwarding/first-message";
 import {
@@ -44,6 +45,11 @@ export interface CallForwarderDeps {
   maxTimeoutMs: number;
   /** Hops a call may have taken through proxies before this one; past it, a loop is assumed. */
   maxHops?: number;
+  /**
+   * Service tokens: every call is checked before its body is read or anything is forwarded.
+   * The authorization header still goes to the backend. Default none (no check).
+   */
+  auth?: JwtAuthenticator;
   logger: Logger;
 }
 
@@ -165,6 +171,13 @@ class RoutedCall extends ForwardedCall implements CallRecord {
   start(): void {
     const deps = this.routing.deps;
     const headers = this.requestHeaders;
+    if (deps.auth !== undefined) {
+      const decision = deps.auth.check(this.routed.path, headers.authorization);
+      if (!decision.allowed) {
+        this.refuse(decision.code, decision.message);
+        return;
+      }
+    }
     const timeoutMs = parseGrpcTimeout(headers["grpc-timeout"]);
     if (timeoutMs !== undefined) {
       if (Number.isNaN(timeoutMs)) {

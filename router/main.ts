@@ -1,5 +1,7 @@
 // Router process: reads the environment, starts the router and its /metrics listener, drains on SIGTERM.
 import { existsSync } from "node:fs";
+import { readAdvertiseAddress } from "../platform/advertise-address";
+import { readJwtConfig } from "../platform/auth/jwt-config";
 import { EnvReader } from "../platform/config";
 import { balancerKinds } from "../platform/forwarding/balancer";
 import { createLogger } from "../platform/log";
@@ -18,7 +20,7 @@ runProcess(log, async () => {
   const env = new EnvReader();
   const host = env.string("GRPC_SERVER_HOST", "127.0.0.1");
   const port = env.port("GRPC_SERVER_PORT", 0);
-  const advertiseAddress = env.optionalString("ROUTER_ADVERTISE_ADDRESS");
+  const advertiseAddress = readAdvertiseAddress(env, "ROUTER_ADVERTISE_ADDRESS", host);
   const consulAddress = env.string("CONSUL_HTTP_ADDR", "127.0.0.1:8500");
   const routerId = env.optionalString("ROUTER_ID");
   const cacheTtlMs = env.durationMs("ROUTER_CACHE_TTL_MS", 60_000);
@@ -29,6 +31,7 @@ runProcess(log, async () => {
   const explicitTokens = env.optionalString("AGENT_LINK_TOKENS_FILE");
   const agentLink = readAgentLinkConfig(env);
   const limits = readServerLimits(env);
+  const auth = readJwtConfig(env);
   const tlsConfig = readTlsConfig(env);
   if (upstreamTlsEnabled && !tlsConfig.enabled) {
     env.invalid("ROUTER_UPSTREAM_TLS=true needs GRPC_TLS_ENABLED and its certificate files");
@@ -44,7 +47,7 @@ runProcess(log, async () => {
     consul: createConsulClient({ address: consulAddress }),
     host,
     port,
-    ...(advertiseAddress ? { advertiseAddress } : {}),
+    advertiseAddress,
     ...(routerId ? { routerId } : {}),
     version: process.env.npm_package_version ?? "0.0.0",
     cacheTtlMs,
@@ -53,8 +56,11 @@ runProcess(log, async () => {
     ...(tls ? { tls } : {}),
     ...(tls && upstreamTlsEnabled ? { upstreamTls: tls } : {}),
     ...(dialIn ? { linkedAgents: linkedAgentsFactory(agentLink) } : {}),
+    ...(auth ? { auth } : {}),
     logger: log,
   });
+  if (auth)
+    log.info("service tokens checked", { required: auth.required, rules: auth.rules.length });
   if (!dialIn) log.info("dial-in agents off: no token file", { path: tokensPath });
 
   const metrics =

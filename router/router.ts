@@ -4,6 +4,10 @@
 import { hostname } from "node:os";
 import type { ConnectRouter } from "@connectrpc/connect";
 import { Code, ConnectError } from "@connectrpc/connect";
+import { AgentLink } from "../gen/agentplatform/v1/link_pb";
+import { advertiseAddressFor } from "../platform/advertise-address";
+import { createJwtInterceptor, healthCheckMethods } from "../platform/auth/jwt";
+import { type JwtAuthConfig, loadJwtAuthenticator } from "../platform/auth/jwt-config";
 import { addressOf, type BalancerKind, createBalancer } from "../platform/forwarding/balancer";
 import { createRetryBudget } from "../platform/forwarding/retry-budget";
 import { createUpstreamPool } from "../platform/forwarding/upstream-pool";
@@ -43,7 +47,10 @@ export interface RouterOptions {
   host?: string;
   /** Port to bind; 0 picks a free one. Default 0. */
   port?: number;
-  /** Address registered for others to dial. Default: the bound host. */
+  /**
+   * Address registered for others to dial. Default: the bound host; for 0.0.0.0 or ::, this
+   * host's first non-internal IPv4 address (no such address: startRouter throws).
+   */
   advertiseAddress?: string;
   /** Default: grpc-router-<hostname>-<port>. */
   routerId?: string;
@@ -60,6 +67,11 @@ export interface RouterOptions {
   tls?: TlsFiles;
   /** Client certificate and CA for backends that require TLS. Default: h2c to backends. */
   upstreamTls?: TlsFiles;
+  /**
+   * Service tokens (JWT_*): forwarded calls and the router's own methods need one; health checks
+   * and AgentLink.Connect (dial-in agents bring tokens of their own) never do. Default: off.
+   */
+  auth?: JwtAuthConfig;
   /** Dial-in agent links, or a factory for them given the router's identity. */
   linkedAgents?: LinkedAgents | ((self: RouterSelf) => LinkedAgents);
   /** Call recorder and statistics. Default: a new one. */
@@ -84,6 +96,9 @@ export interface Router {
   close(graceMs?: number): Promise<void>;
 }
 
+/** Dial-in agents authenticate this with their own per-agent tokens (AGENT_LINK_TOKENS_FILE). */
+const agentLinkConnect = `/${AgentLink.typeName}/${AgentLink.method.connect.name}`;
+
 const servedServices = [
   "agentplatform.v1.AgentService",
   "agentplatform.v1.ToolService",
@@ -98,6 +113,11 @@ export async function startRouter(options: RouterOptions): Promise<Router> {
   const version = options.version ?? "0.0.0";
   const balancerKind = options.balancer ?? "p2c";
   const startedAtMs = Date.now();
+  // Worked out before listening, so a router with nothing to register fails before it serves.
+  const advertised =
+    options.advertiseAddress ?? advertiseAddressFor(host, "ROUTER_ADVERTISE_ADDRESS");
+  const auth =
+    options.auth && loadJwtAuthenticator(options.auth, [healthCheckMethods, agentLinkConnect]);
   let routerId = options.routerId ?? "";
   let address = "";
   let draining = false;
@@ -154,6 +174,7 @@ export async function startRouter(options: RouterOptions): Promise<Router> {
     recorder: metrics,
     maxMessageBytes: limits.maxMessageBytes,
     maxTimeoutMs: limits.maxTimeoutMs,
+    ...(auth ? { auth } : {}),
     logger: log,
   });
 
@@ -261,12 +282,12 @@ export async function startRouter(options: RouterOptions): Promise<Router> {
     port: options.port ?? 0,
     routes,
     streamHandler: forwarder,
+    ...(auth ? { interceptors: [createJwtInterceptor(auth)] } : {}),
     limits,
     ...(options.tls ? { tls: options.tls } : {}),
     logger: log,
   });
   const started = server;
-  const advertised = options.advertiseAddress ?? host;
   address = `${advertised.includes(":") ? `[${advertised}]` : advertised}:${started.port}`;
   routerId ||= `${routerServiceName}-${hostname()}-${started.port}`;
   log.info("router listening", { routerId, address, balancer: balancerKind });

@@ -59,8 +59,15 @@ export function readJwtConfig(env: EnvReader): JwtAuthConfig | undefined {
   };
 }
 
-/** Builds the authenticator, reading the key file; throws naming JWT_PUBLIC_KEY_PATH when it is bad. */
-export function loadJwtAuthenticator(config: JwtAuthConfig): JwtAuthenticator {
+/**
+ * Builds the authenticator, reading the key file; throws naming JWT_PUBLIC_KEY_PATH when it is
+ * bad. `alwaysPublic` lists methods served without a token whatever JWT_PUBLIC_METHODS says
+ * (a server's registry health check, a link with credentials of its own).
+ */
+export function loadJwtAuthenticator(
+  config: JwtAuthConfig,
+  alwaysPublic: readonly string[] = [],
+): JwtAuthenticator {
   let publicKey: ReturnType<typeof publicKeyFromPem> | undefined;
   if (config.publicKeyPath !== undefined) {
     try {
@@ -79,6 +86,6 @@ export function loadJwtAuthenticator(config: JwtAuthConfig): JwtAuthenticator {
     required: config.required,
     leewaySec: config.leewaySec,
     rules: config.rules,
-    publicMethods: config.publicMethods,
+    publicMethods: [...new Set([...config.publicMethods, ...alwaysPublic])],
   });
 }

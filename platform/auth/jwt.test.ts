@@ -146,6 +146,53 @@ describe("JWT interceptor on a Connect server", () => {
   });
 });
 
+describe("authenticator answers for a token it has seen", () => {
+  const execute = "/agentplatform.v1.AgentService/ExecuteTask";
+  const list = "/agentplatform.v1.AgentService/ListAgents";
+
+  it("stop accepting it once it expires, and not before it is valid", () => {
+    let now = Date.now();
+    const timed = createJwtAuthenticator({
+      secret: Buffer.from(secret),
+      audience: "agent-platform",
+      rules,
+      leewaySec: 0,
+      clock: () => now,
+    });
+    const seconds = Math.floor(now / 1000);
+    const bearer = `Bearer ${token({ scope: "tasks.execute", exp: seconds + 60 })}`;
+    expect(timed.check(execute, bearer).allowed).toBe(true);
+    expect(timed.check(execute, bearer).allowed).toBe(true);
+    now += 61_000;
+    expect(timed.check(execute, bearer)).toMatchObject({
+      allowed: false,
+      code: Code.Unauthenticated,
+      message: "token has expired",
+    });
+
+    const later = `Bearer ${token({ scope: "tasks.execute", nbf: seconds + 120, exp: seconds + 600 })}`;
+    expect(timed.check(execute, later)).toMatchObject({ message: "token is not valid yet" });
+    now += 60_000;
+    expect(timed.check(execute, later).allowed).toBe(true);
+  });
+
+  it("judge each method by its own rule, and never let a changed token ride on a good one", () => {
+    const operator = token({ sub: "op", scope: "tasks.execute", roles: ["operator"] });
+    const worker = token({ sub: "worker", scope: "tasks.execute" });
+    expect(auth.check(execute, `Bearer ${operator}`)).toMatchObject({ claims: { sub: "op" } });
+    expect(auth.check(list, `Bearer ${operator}`).allowed).toBe(true);
+    expect(auth.check(execute, `Bearer ${worker}`)).toMatchObject({ claims: { sub: "worker" } });
+    expect(auth.check(list, `Bearer ${worker}`)).toMatchObject({ code: Code.PermissionDenied });
+    expect(auth.check(list, `Bearer ${worker}`)).toMatchObject({ code: Code.PermissionDenied });
+    // The same header and payload with another signature.
+    const forged = `${operator.slice(0, operator.lastIndexOf("."))}.${"A".repeat(43)}`;
+    expect(auth.check(list, `Bearer ${forged}`)).toMatchObject({
+      code: Code.Unauthenticated,
+      message: "token signature is invalid",
+    });
+  });
+});
+
 describe("raw request check", () => {
   it("refuses with a Trailers-Only status that an independent gRPC client (grpc-js) reads", async () => {
     server = await startGrpcServer({

@@ -174,6 +174,8 @@ export abstract class ForwardedCall implements ForwardResult {
   private requestEnded = false;
   /** Addresses of earlier attempts; undefined until a retry. */
   private tried: string[] | undefined = undefined;
+  /** Why the previous attempt failed, while a retry looks for another upstream. */
+  private lastFailure: string | undefined = undefined;
   private current: UpstreamStream | undefined = undefined;
   private up: Tagged<ClientHttp2Stream> | undefined = undefined;
   private attemptStartedAt: number;
@@ -355,6 +357,7 @@ export abstract class ForwardedCall implements ForwardResult {
     ) {
       if (this.tried === undefined) this.tried = [address];
       else this.tried.push(address);
+      this.lastFailure = message;
       this.attempt();
       return;
     }
@@ -364,7 +367,12 @@ export abstract class ForwardedCall implements ForwardResult {
   private attempt(): void {
     const picked = this.pick(this.tried ?? noAddresses);
     if (picked instanceof ConnectError) {
-      this.fail(picked.code, picked.rawMessage);
+      // On a retry, what went wrong with the last upstream matters more than the lack of another.
+      const last = this.lastFailure;
+      this.fail(
+        picked.code,
+        last === undefined ? picked.rawMessage : `${last}; ${picked.rawMessage}`,
+      );
       return;
     }
     const address = picked;
@@ -450,14 +458,17 @@ export abstract class ForwardedCall implements ForwardResult {
 
   private upEnd(): void {
     if (this.finished) return;
+    // No response headers: the stream was reset or the connection dropped before any answer
+    // (node ends the readable side first); 'close' follows and tells which.
+    if (this.responseHeaders === undefined) return;
     const up = this.up;
     const address = this.address ?? "";
     const responseHeaders = this.responseHeaders;
     const trailers = this.trailers;
-    const status = Number(responseHeaders?.[":status"] ?? 0);
-    const rawCode = headerString(trailers?.["grpc-status"] ?? responseHeaders?.["grpc-status"]);
+    const status = Number(responseHeaders[":status"] ?? 0);
+    const rawCode = headerString(trailers?.["grpc-status"] ?? responseHeaders["grpc-status"]);
     const rawMessage =
-      headerString(trailers?.["grpc-message"] ?? responseHeaders?.["grpc-message"]) ?? "";
+      headerString(trailers?.["grpc-message"] ?? responseHeaders["grpc-message"]) ?? "";
     let code = rawCode === undefined ? undefined : Number(rawCode);
     let message = decodeGrpcMessage(rawMessage);
     if (status !== 200) {
@@ -493,7 +504,7 @@ export abstract class ForwardedCall implements ForwardResult {
     if (up !== undefined) up[callOf] = undefined;
     const at = performance.now();
     this.endAttempt(code, undefined, at);
-    if (status === 200 && rawCode !== undefined && responseHeaders) {
+    if (status === 200 && rawCode !== undefined) {
       // Pass the upstream's status on as one Trailers-Only response, metadata included.
       const out: OutgoingHttpHeaders = {};
       for (const name in responseHeaders) {
@@ -518,6 +529,13 @@ export abstract class ForwardedCall implements ForwardResult {
     const lastId = attempt?.goawayLastStreamId();
     if (attempt !== undefined && !attempt.connected()) {
       this.attemptFailed("connect", Code.Unavailable, `upstream ${address} is unreachable`);
+    } else if (attempt !== undefined && !attempt.spokeHttp2()) {
+      // Nothing ran: the peer never took part in HTTP/2, so this is retried like a connect failure.
+      this.attemptFailed(
+        "connect",
+        Code.Unavailable,
+        `upstream ${address} closed the connection without speaking HTTP/2 (does it expect TLS, or something other than gRPC?)`,
+      );
     } else if (
       up.rstCode === constants.NGHTTP2_REFUSED_STREAM ||
       (lastId !== undefined && (up.id === undefined || up.id > lastId))
@@ -538,7 +556,9 @@ export abstract class ForwardedCall implements ForwardResult {
       this.attemptFailed(
         "reset",
         Code.Unavailable,
-        `upstream ${address} reset the call before answering (code ${String(up.rstCode)})`,
+        attempt?.connectionLost()
+          ? `upstream ${address} dropped the connection before answering`
+          : `upstream ${address} reset the call before answering (RST_STREAM ${rstCodeName(up.rstCode)})`,
       );
     }
   }
@@ -603,6 +623,24 @@ export abstract class ForwardedCall implements ForwardResult {
   private static onDeadline(call: ForwardedCall): void {
     call.deadlinePassed();
   }
+}
+
+const rstCodeNames: Record<number, string> = {
+  [constants.NGHTTP2_NO_ERROR]: "NO_ERROR",
+  [constants.NGHTTP2_PROTOCOL_ERROR]: "PROTOCOL_ERROR",
+  [constants.NGHTTP2_INTERNAL_ERROR]: "INTERNAL_ERROR",
+  [constants.NGHTTP2_FLOW_CONTROL_ERROR]: "FLOW_CONTROL_ERROR",
+  [constants.NGHTTP2_STREAM_CLOSED]: "STREAM_CLOSED",
+  [constants.NGHTTP2_FRAME_SIZE_ERROR]: "FRAME_SIZE_ERROR",
+  [constants.NGHTTP2_CANCEL]: "CANCEL",
+  [constants.NGHTTP2_ENHANCE_YOUR_CALM]: "ENHANCE_YOUR_CALM",
+  [constants.NGHTTP2_INADEQUATE_SECURITY]: "INADEQUATE_SECURITY",
+};
+
+/** An HTTP/2 error code as the spec names it, for messages. */
+function rstCodeName(code: number | undefined): string {
+  if (code === undefined) return "without a code";
+  return rstCodeNames[code] ?? `code ${code}`;
 }
 
 function ignoreError(): void {

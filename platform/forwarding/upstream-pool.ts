@@ -26,6 +26,13 @@ export interface UpstreamStream {
   stream: http2.ClientHttp2Stream;
   /** True once the session's socket connected; false means a failure was a connect failure. */
   connected(): boolean;
+  /**
+   * True once the peer's first SETTINGS frame arrived. A connection that closes before that
+   * never carried a request (the peer does not speak HTTP/2 here, e.g. it expects TLS).
+   */
+  spokeHttp2(): boolean;
+  /** True when the session has been torn down (the connection is gone), not just this stream. */
+  connectionLost(): boolean;
   /** The session's GOAWAY last-stream-id, when one arrived. */
   goawayLastStreamId(): number | undefined;
 }
@@ -43,6 +50,7 @@ interface PooledSession {
   session: http2.ClientHttp2Session;
   active: number;
   connected: boolean;
+  spokeHttp2: boolean;
   goawayLastStreamId: number | undefined;
   idleSince: number;
   /** The peer's SETTINGS_MAX_CONCURRENT_STREAMS, kept from its last SETTINGS frame. */
@@ -59,6 +67,12 @@ class PooledStream implements UpstreamStream {
   ) {}
   connected(): boolean {
     return this.owner.connected;
+  }
+  spokeHttp2(): boolean {
+    return this.owner.spokeHttp2;
+  }
+  connectionLost(): boolean {
+    return this.owner.session.destroyed;
   }
   goawayLastStreamId(): number | undefined {
     return this.owner.goawayLastStreamId;
@@ -108,6 +122,7 @@ export function createUpstreamPool(options: UpstreamPoolOptions): UpstreamPool {
       session,
       active: 0,
       connected: false,
+      spokeHttp2: false,
       goawayLastStreamId: undefined,
       idleSince: Date.now(),
       streamLimit: defaultStreamLimit,
@@ -125,6 +140,7 @@ export function createUpstreamPool(options: UpstreamPoolOptions): UpstreamPool {
       session.setLocalWindowSize(8 * 1024 * 1024);
     });
     session.on("remoteSettings", (settings) => {
+      pooled.spokeHttp2 = true;
       pooled.streamLimit = streamLimitOf(settings);
     });
     session.on("goaway", (_code, lastStreamId) => {

@@ -20,6 +20,10 @@ export interface EchoBackend {
   readonly address: string;
   /** Calls that reached a handler. */
   calls: number;
+  /** HTTP/2 streams opened to it, health checks aside: counts calls that never reach a handler too. */
+  streams: number;
+  /** The authorization header of the last ExecuteTask, as it arrived. */
+  lastAuthorization: string | undefined;
   /** Handlers whose signal fired before they finished on their own. */
   aborts: number;
   /** Resolves the next time a handler sees its call aborted. */
@@ -56,6 +60,8 @@ export async function startEchoBackend(options: EchoBackendOptions): Promise<Ech
   let address = "";
   const backend = {
     calls: 0,
+    streams: 0,
+    lastAuthorization: undefined as string | undefined,
     aborts: 0,
   };
   const sawAbort = () => {
@@ -75,6 +81,7 @@ export async function startEchoBackend(options: EchoBackendOptions): Promise<Ech
     router.service(AgentService, {
       async executeTask(req, ctx) {
         backend.calls++;
+        backend.lastAuthorization = ctx.requestHeader.get("authorization") ?? undefined;
         if (req.input === "hang") {
           await waitAbort(ctx.signal);
           sawAbort();
@@ -119,7 +126,15 @@ export async function startEchoBackend(options: EchoBackendOptions): Promise<Ech
     });
   };
 
-  const server = await startGrpcServer({ routes, logger: quiet });
+  const server = await startGrpcServer({
+    routes,
+    // Counts every stream and leaves it to the routes.
+    streamHandler: (_stream, headers) => {
+      if (!headers[":path"]?.startsWith("/grpc.health.v1.")) backend.streams++;
+      return false;
+    },
+    logger: quiet,
+  });
   address = server.address;
   let registration: Registration | undefined = await registerInstance(
     options.consul,

@@ -1,5 +1,6 @@
 // A service's configuration, from the environment, validated once at start.
-import { hostname } from "node:os";
+
+import { advertiseAddressFor, readAdvertiseAddress } from "../../platform/advertise-address";
 import { type JwtAuthConfig, readJwtConfig } from "../../platform/auth/jwt-config";
 import { readServiceTokenConfig, type ServiceTokenConfig } from "../../platform/auth/service-token";
 import { EnvReader } from "../../platform/config";
@@ -29,7 +30,8 @@ export interface ServiceConfig {
   register: boolean;
   /**
    * Address the registry hands to routers (SERVICE_ADVERTISE_ADDRESS). Default: the bind host,
-   * or this machine's host name when binding every interface.
+   * or this host's first non-internal IPv4 address when binding every interface (0.0.0.0, ::);
+   * with no such address the service refuses to start.
    */
   advertiseAddress: string;
   /** Registry instance id (SERVICE_INSTANCE_ID). Default `<registry name>-<host name>-<port>`. */
@@ -63,7 +65,8 @@ export function defaultServiceConfig(input: ServiceConfigInput = {}): ServiceCon
     tls: input.tls,
     consulAddress: input.consulAddress ?? "127.0.0.1:8500",
     register: input.register ?? true,
-    advertiseAddress: input.advertiseAddress ?? advertisedHost(host),
+    advertiseAddress:
+      input.advertiseAddress ?? advertiseAddressFor(host, "SERVICE_ADVERTISE_ADDRESS"),
     instanceId: input.instanceId,
     metricsPort: input.metricsPort ?? 0,
     dataDir: input.dataDir,
@@ -73,9 +76,6 @@ export function defaultServiceConfig(input: ServiceConfigInput = {}): ServiceCon
     routerDiscovery: input.routerDiscovery,
   };
 }
-
-const advertisedHost = (bind: string) =>
-  bind === "0.0.0.0" || bind === "::" || bind === "" ? hostname() : bind;
 
 /** Reads the environment; throws one ConfigError naming every bad variable. */
 export function readServiceConfig(
@@ -90,7 +90,7 @@ export function readServiceConfig(
   const tlsConfig = readTlsConfig(reader);
   const consulAddress = reader.string("CONSUL_HTTP_ADDR", "127.0.0.1:8500");
   const register = reader.bool("SERVICE_REGISTER", true);
-  const advertiseAddress = reader.string("SERVICE_ADVERTISE_ADDRESS", advertisedHost(host));
+  const advertiseAddress = readAdvertiseAddress(reader, "SERVICE_ADVERTISE_ADDRESS", host);
   const instanceId = reader.optionalString("SERVICE_INSTANCE_ID");
   const metricsPort = reader.int("METRICS_PORT", 0, { min: -1, max: 65535 });
   const dataDir = reader.optionalString("WORKER_DATA_DIR");
