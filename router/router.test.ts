@@ -9,6 +9,7 @@ import {
   ToolService,
 } from "../gen/agentplatform/v1/platform_pb";
 import { RouterAdmin } from "../gen/agentplatform/v1/router_admin_pb";
+import { ServerReflection } from "../gen/grpc/reflection/v1/reflection_pb";
 import type { Router } from "./router";
 import {
   codeOf,
@@ -219,5 +220,39 @@ describe("router answers", () => {
     const stats = await admin.getRouterStats({});
     expect(stats.routerId).toBe(router.routerId);
     expect(Number(stats.totalCalls)).toBeGreaterThan(0);
+  });
+});
+
+describe("router reflection", () => {
+  it("describes the platform services it forwards, so grpcurl works without .proto files", async () => {
+    const reflection = createClient(ServerReflection, grpcTransport(router.address));
+    async function* ask() {
+      yield { messageRequest: { case: "listServices" as const, value: "" } };
+      yield {
+        messageRequest: {
+          case: "fileContainingSymbol" as const,
+          value: "agentplatform.v1.ToolService",
+        },
+      };
+    }
+    const names: string[] = [];
+    let descriptors = 0;
+    for await (const res of reflection.serverReflectionInfo(ask())) {
+      if (res.messageResponse.case === "listServicesResponse") {
+        names.push(...res.messageResponse.value.service.map((s) => s.name));
+      }
+      if (res.messageResponse.case === "fileDescriptorResponse") {
+        descriptors += res.messageResponse.value.fileDescriptorProto.length;
+      }
+    }
+    expect(names).toEqual(
+      expect.arrayContaining([
+        "agentplatform.v1.AgentService",
+        "agentplatform.v1.ToolService",
+        "agentplatform.v1.TaskWorker",
+        "agentplatform.v1.RouterAdmin",
+      ]),
+    );
+    expect(descriptors).toBeGreaterThan(0);
   });
 });

@@ -5,6 +5,9 @@ import { hostname } from "node:os";
 import type { ConnectRouter } from "@connectrpc/connect";
 import { Code, ConnectError } from "@connectrpc/connect";
 import { AgentLink } from "../gen/agentplatform/v1/link_pb";
+import { AgentService, TaskWorker, ToolService } from "../gen/agentplatform/v1/platform_pb";
+import { RouterAdmin } from "../gen/agentplatform/v1/router_admin_pb";
+import { Health } from "../gen/grpc/health/v1/health_pb";
 import { advertiseAddressFor } from "../platform/advertise-address";
 import { createJwtInterceptor, healthCheckMethods } from "../platform/auth/jwt";
 import { type JwtAuthConfig, loadJwtAuthenticator } from "../platform/auth/jwt-config";
@@ -14,6 +17,7 @@ import { createUpstreamPool } from "../platform/forwarding/upstream-pool";
 import { type GrpcServer, startGrpcServer } from "../platform/grpc-server";
 import { createHealthStatusTable, ServingStatus } from "../platform/health";
 import type { Logger } from "../platform/log";
+import { createReflectionIndex, reflectionRoutes } from "../platform/reflection";
 import { type Registration, registerInstance } from "../platform/registration";
 import { routerServiceName } from "../platform/router-transport";
 import { defaultServerLimits, type ServerLimits } from "../platform/server-limits";
@@ -249,8 +253,14 @@ export async function startRouter(options: RouterOptions): Promise<Router> {
     };
   };
 
+  // Reflection describes every service reachable here, forwarded ones included, so grpcurl and
+  // grpcui work against a router or the front door without .proto files.
+  const reflection = reflectionRoutes(
+    createReflectionIndex([AgentService, ToolService, TaskWorker, RouterAdmin, AgentLink, Health]),
+  );
   const routes = (router: ConnectRouter) => {
     health.routes(router);
+    reflection(router);
     createCatalogService({
       consul: options.consul,
       directory,
