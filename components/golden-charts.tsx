@@ -9,7 +9,17 @@ export interface GoldenSeries {
   times: number[];
   rps: ChartSeries[];
   errorRate: ChartSeries[];
+  /** Unary calls only: a stream's duration is how long it stayed open, not latency. */
   latency: ChartSeries[];
+  /** Median time to a stream's first message at the latest point; undefined with no streams. */
+  streamFirstMessageMs: number | undefined;
+}
+
+export const latencyTitle = "Latency (unary)";
+
+/** The figure shown beside the latency chart when streams reported a first message. */
+export function streamFirstMessageNote(ms: number | undefined): string | undefined {
+  return ms === undefined ? undefined : `streams: first message p50 ${formatMs(ms)}`;
 }
 
 /** Splits metrics points into chart series; error rate is errors over requests per window. */
@@ -21,6 +31,7 @@ export function goldenSeries(points: readonly MetricsPoint[]): GoldenSeries {
     const requests = p.stats?.requestsPerSecond ?? 0;
     return requests > 0 ? (p.stats?.errorsPerSecond ?? 0) / requests : 0;
   });
+  const firstMessage = points.at(-1)?.stats?.timeToFirstMessageP50Ms ?? 0;
   const pick = (f: (s: NonNullable<MetricsPoint["stats"]>) => number) =>
     points.map((p) => (p.stats === undefined ? 0 : f(p.stats)));
   return {
@@ -35,6 +46,7 @@ export function goldenSeries(points: readonly MetricsPoint[]): GoldenSeries {
       { label: "p95", color: "var(--chart-1)", values: pick((s) => s.p95Ms) },
       { label: "p99", color: "var(--chart-4)", values: pick((s) => s.p99Ms) },
     ],
+    streamFirstMessageMs: firstMessage > 0 ? firstMessage : undefined,
   };
 }
 
@@ -68,7 +80,8 @@ export function GoldenCharts({
         {...common}
       />
       <LineChart
-        title="Latency"
+        title={latencyTitle}
+        note={streamFirstMessageNote(g.streamFirstMessageMs)}
         times={g.times}
         series={g.latency}
         format={formatMs}

@@ -13,6 +13,8 @@ export interface ChartSeries {
 
 export interface LineChartProps {
   title: string;
+  /** A short figure shown beside the legend, e.g. a related statistic the series do not plot. */
+  note?: string | undefined;
   /** Sample times in ms since the epoch, oldest first; one per value in each series. */
   times: readonly number[];
   series: readonly ChartSeries[];
@@ -97,6 +99,14 @@ export const LineChart = memo(function LineChart(props: LineChartProps) {
               </span>
             );
           })}
+          {props.note !== undefined && (
+            <span
+              className="muted"
+              data-testid={testId === undefined ? undefined : `${testId}-note`}
+            >
+              {props.note}
+            </span>
+          )}
         </div>
       </div>
       <div className="chart-frame" ref={frameRef} style={{ height }}>

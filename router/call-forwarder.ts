@@ -161,6 +161,9 @@ class RoutedCall extends ForwardedCall implements CallRecord {
   get backend(): string {
     return this.address ?? "";
   }
+  get streaming(): boolean {
+    return this.routed.linked === "stream";
+  }
   get ttfbMs(): number | undefined {
     return this.firstMessageMs;
   }
@@ -355,7 +358,9 @@ class RoutedCall extends ForwardedCall implements CallRecord {
         backend: "",
         code: result.code,
         durationMs: performance.now() - this.startedAt,
-        ttfbMs: result.firstMessageMs,
+        streaming,
+        // Time to first message is a stream statistic; a unary reply's is just its duration.
+        ttfbMs: streaming ? result.firstMessageMs : undefined,
         messages: result.messages,
         retried: false,
       });

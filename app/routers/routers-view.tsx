@@ -3,7 +3,7 @@
 import { useQuery } from "@connectrpc/connect-query";
 import { useMemo } from "react";
 import { formatAgo, formatDuration, formatMs, formatRate } from "../../components/format";
-import { goldenSeries } from "../../components/golden-charts";
+import { goldenSeries, latencyTitle, streamFirstMessageNote } from "../../components/golden-charts";
 import { healthLabel } from "../../components/health";
 import { LineChart } from "../../components/line-chart";
 import { useMetrics } from "../../components/metrics-feed";
@@ -151,7 +151,8 @@ function RouterCard({
             testId={`router-${id}-rps`}
           />
           <LineChart
-            title="Latency"
+            title={latencyTitle}
+            note={streamFirstMessageNote(g.streamFirstMessageMs)}
             times={g.times}
             series={g.latency}
             format={formatMs}

@@ -15,6 +15,12 @@ export interface CallRecord {
   /** gRPC status code number (0 = OK). */
   code: number;
   durationMs: number;
+  /**
+   * Server-streaming call: its duration is how long the stream stayed open, not latency, so it is
+   * left out of the router-wide and per-instance percentiles (its method's own series keeps it).
+   * Default false.
+   */
+  streaming?: boolean;
   /** Time to the first response message; give it for streaming calls only. */
   ttfbMs?: number | undefined;
   /** Response messages sent to the caller. */
@@ -168,8 +174,11 @@ export function createCallRecorder(options: CallRecorderOptions = {}): CallRecor
       const at = now();
       const failed = call.code !== 0;
       const m = methodSeries(call.method);
-      countDuration(m, call, at, failed);
-      countDuration(state.total, call, at, failed);
+      // Per-method series are labelled, so a stream's method may keep its own duration
+      // percentiles; the router-wide and per-instance ones are for unary calls only.
+      const latencyMs = call.streaming === true ? undefined : call.durationMs;
+      countDuration(m, call, at, failed, call.durationMs);
+      countDuration(state.total, call, at, failed, latencyMs);
 
       const s = serviceSeries(call.service);
       let codes = s.codes.get(m.method);
@@ -188,7 +197,7 @@ export function createCallRecorder(options: CallRecorderOptions = {}): CallRecor
         b.totalCalls++;
         if (failed) b.totalErrors++;
         b.consecutiveFailures = code === unavailableCode ? b.consecutiveFailures + 1 : 0;
-        b.window.record(at, call.durationMs, failed, call.messages, call.ttfbMs);
+        b.window.record(at, latencyMs, failed, call.messages, call.ttfbMs);
       }
     },
     callStarted(method, backend, streaming = false) {
@@ -237,7 +246,13 @@ export function createCallRecorder(options: CallRecorderOptions = {}): CallRecor
   };
 }
 
-function countDuration(m: MethodSeries, call: CallRecord, at: number, failed: boolean): void {
+function countDuration(
+  m: MethodSeries,
+  call: CallRecord,
+  at: number,
+  failed: boolean,
+  latencyMs: number | undefined,
+): void {
   m.totalCalls++;
   if (failed) m.totalErrors++;
   const seconds = call.durationMs / 1000;
@@ -247,7 +262,7 @@ function countDuration(m: MethodSeries, call: CallRecord, at: number, failed: bo
     bucket++;
   }
   m.durationBuckets[bucket] = (m.durationBuckets[bucket] ?? 0) + 1;
-  m.window.record(at, call.durationMs, failed, call.messages, call.ttfbMs);
+  m.window.record(at, latencyMs, failed, call.messages, call.ttfbMs);
 }
 
 function adjustGauges(m: MethodSeries, total: MethodSeries, by: 1 | -1, streaming: boolean): void {

@@ -140,7 +140,9 @@ describe("router metrics", () => {
     }
     metrics.record(call({ code: 14, backend: "10.0.0.2:1", durationMs: 4 }));
     metrics.record(call({ code: 14, backend: "10.0.0.2:1", durationMs: 4, retried: true }));
-    metrics.record(call({ method: stream, durationMs: 900, ttfbMs: 12, messages: 9 }));
+    metrics.record(
+      call({ method: stream, durationMs: 900, streaming: true, ttfbMs: 12, messages: 9 }),
+    );
     metrics.callStarted(stream, "10.0.0.1:1", true);
     metrics.callStarted(execute, "10.0.0.2:1");
     metrics.callStarted(execute, "10.0.0.2:1");
@@ -177,6 +179,34 @@ describe("router metrics", () => {
     const later = metrics.snapshot(10);
     expect(later.total?.requestsPerSecond).toBe(0);
     expect(later.totalCalls).toBe(43n);
+  });
+
+  it("keeps a long stream out of the unary latency percentiles and reports its first message", () => {
+    let now = 70_000_000;
+    const metrics = createRouterMetrics({ now: () => now, processMetrics: false });
+    for (let i = 0; i < 50; i++) metrics.record(call({ durationMs: 3 }));
+    // A 20-second StreamTask that finished in the same second as the fast unary calls.
+    metrics.record(
+      call({ method: stream, durationMs: 20_000, streaming: true, ttfbMs: 40, messages: 50 }),
+    );
+    now += 1000;
+
+    const stats = metrics.snapshot();
+    expect(stats.total?.requestsPerSecond).toBe(51);
+    expect(stats.total?.p99Ms).toBeGreaterThan(2.5);
+    expect(stats.total?.p99Ms).toBeLessThan(4);
+    expect(stats.total?.timeToFirstMessageP50Ms).toBeGreaterThan(35);
+    expect(stats.total?.timeToFirstMessageP50Ms).toBeLessThan(45);
+    expect(stats.total?.messagesPerSecond).toBe(100);
+    const instance = stats.backends[0]?.window;
+    expect(instance?.p99Ms).toBeLessThan(4);
+    expect(instance?.timeToFirstMessageP50Ms).toBeGreaterThan(35);
+
+    // The stream's own, labelled series keeps its duration.
+    const streamStats = stats.methods.find((m) => m.method === stream)?.window;
+    expect(streamStats?.p50Ms).toBeGreaterThan(15_000);
+    expect(streamStats?.timeToFirstMessageP50Ms).toBeGreaterThan(35);
+    metrics.close();
   });
 
   it("folds unexpected method names into one series instead of growing without bound", () => {

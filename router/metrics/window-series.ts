@@ -32,9 +32,10 @@ export class WindowSeries {
   /** When the last call was recorded, in ms since the epoch. */
   lastRecordedMs = 0;
 
+  /** `durationMs` undefined: the call counts in rates but not in the duration percentiles. */
   record(
     nowMs: number,
-    durationMs: number,
+    durationMs: number | undefined,
     failed: boolean,
     messages: number,
     ttfbMs: number | undefined,
@@ -44,8 +45,10 @@ export class WindowSeries {
     this.calls[slot] = (this.calls[slot] ?? 0) + 1;
     if (failed) this.errors[slot] = (this.errors[slot] ?? 0) + 1;
     this.messages[slot] = (this.messages[slot] ?? 0) + messages;
-    const at = slot * latencyBucketCount + latencyBucket(durationMs);
-    this.latency[at] = (this.latency[at] ?? 0) + 1;
+    if (durationMs !== undefined) {
+      const at = slot * latencyBucketCount + latencyBucket(durationMs);
+      this.latency[at] = (this.latency[at] ?? 0) + 1;
+    }
     if (ttfbMs !== undefined && ttfbMs >= 0) {
       this.firstMessage ??= new Uint32Array(slots * latencyBucketCount);
       const ft = slot * latencyBucketCount + latencyBucket(ttfbMs);

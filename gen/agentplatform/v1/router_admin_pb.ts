@@ -63,6 +63,10 @@ export type WindowStats = Message<"agentplatform.v1.WindowStats"> & {
   errorsPerSecond: number;
 
   /**
+   * Duration percentiles of unary calls only: a server-streaming call lasts as long as its
+   * stream and is described by the fields below instead. In MethodStats of a streaming method
+   * they are that method's stream durations.
+   *
    * @generated from field: double p50_ms = 3;
    */
   p50Ms: number;
@@ -78,7 +82,7 @@ export type WindowStats = Message<"agentplatform.v1.WindowStats"> & {
   p99Ms: number;
 
   /**
-   * Server-streaming calls only.
+   * Server-streaming calls only: median time from the request to the first response message.
    *
    * @generated from field: double time_to_first_message_p50_ms = 6;
    */
