@@ -13,6 +13,7 @@ import {
   TaskState,
   TaskStatusResponseSchema,
 } from "../../gen/agentplatform/v1/platform_pb";
+import { TaskResult } from "./task-result";
 import { isFinal, taskStateLabel, taskStateTone, useTaskStatus } from "./task-status";
 
 export function TaskDetail({
@@ -140,14 +141,7 @@ export function TaskDetail({
               </ol>
             </div>
           )}
-          {data.state === TaskState.SUCCEEDED && (
-            <div className="field">
-              <span className="field-label">Result</span>
-              <pre className="code-block mono" data-testid="task-output">
-                {prettyMaybeJson(data.output) || "(empty)"}
-              </pre>
-            </div>
-          )}
+          {data.state === TaskState.SUCCEEDED && <TaskResult output={data.output} />}
           {data.error !== "" && (
             <p className="inline-error" role="alert" data-testid="task-error">
               {data.error}
@@ -177,14 +171,4 @@ export function TaskDetail({
       {cancel.error !== null && <ErrorState error={cancel.error} context="Cancelling" />}
     </section>
   );
-}
-
-function prettyMaybeJson(text: string): string {
-  const trimmed = text.trim();
-  if (!trimmed.startsWith("{") && !trimmed.startsWith("[")) return text;
-  try {
-    return JSON.stringify(JSON.parse(trimmed), null, 2);
-  } catch {
-    return text;
-  }
 }
