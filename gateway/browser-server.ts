@@ -4,6 +4,7 @@
 import * as http from "node:http";
 import * as http2 from "node:http2";
 import * as net from "node:net";
+import { joinHostPort, listen } from "../platform/listen";
 import type { Logger } from "../platform/log";
 import type { ServerLimits } from "../platform/server-limits";
 import type { TlsFiles } from "../platform/tls";
@@ -115,21 +116,14 @@ export async function startBrowserServer(options: BrowserServerOptions): Promise
   }
   listener.maxConnections = limits.maxConnections;
 
-  await new Promise<void>((resolve, reject) => {
-    listener.once("error", reject);
-    listener.listen(options.port ?? 0, host, () => {
-      listener.off("error", reject);
-      resolve();
-    });
-  });
+  const port = await listen(listener, options.port ?? 0, host);
   listener.on("error", (err) => log.error("server error", { err }));
-  const port = (listener.address() as net.AddressInfo).port;
 
   let closing: Promise<void> | undefined;
   return {
     host,
     port,
-    address: `${host.includes(":") ? `[${host}]` : host}:${port}`,
+    address: joinHostPort(host, port),
     tls: options.tls !== undefined,
     close(graceMs = limits.shutdownGraceMs) {
       closing ??= new Promise<void>((resolve) => {

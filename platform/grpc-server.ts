@@ -1,9 +1,9 @@
 // One HTTP/2 server for every platform process: Connect/gRPC/gRPC-Web routes, optional raw
 // handlers in front of them (the router's pass-through), limits, keepalive and graceful drain.
 import * as http2 from "node:http2";
-import type { AddressInfo } from "node:net";
 import type { ConnectRouter, Interceptor } from "@connectrpc/connect";
 import { connectNodeAdapter } from "@connectrpc/connect-node";
+import { joinHostPort, listen } from "./listen";
 import type { Logger } from "./log";
 import { defaultServerLimits, type ServerLimits } from "./server-limits";
 import type { TlsFiles } from "./tls";
@@ -181,21 +181,14 @@ export async function startGrpcServer(options: GrpcServerOptions): Promise<GrpcS
   server.on("sessionError", (err) => log.debug("http2 session error", { err }));
   server.on("tlsClientError", (err) => log.debug("tls handshake refused", { err }));
 
-  await new Promise<void>((resolve, reject) => {
-    server.once("error", reject);
-    server.listen(options.port ?? 0, host, () => {
-      server.off("error", reject);
-      resolve();
-    });
-  });
-  const port = (server.address() as AddressInfo).port;
+  const port = await listen(server, options.port ?? 0, host);
   server.on("error", (err) => log.error("server error", { err }));
 
   let closing: Promise<void> | undefined;
   return {
     host,
     port,
-    address: `${host.includes(":") ? `[${host}]` : host}:${port}`,
+    address: joinHostPort(host, port),
     tls: options.tls !== undefined,
     activeStreams: () => active,
     close(graceMs = limits.shutdownGraceMs) {

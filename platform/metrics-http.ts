@@ -1,7 +1,7 @@
 // A plain HTTP/1.1 listener for Prometheus scrapes and liveness probes: the gRPC ports speak
 // h2c only, which scrapers and most probes do not.
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
-import type { AddressInfo } from "node:net";
+import { listen } from "./listen";
 import type { Logger } from "./log";
 import { prometheusContentType } from "./prometheus-text";
 
@@ -57,14 +57,7 @@ export async function startMetricsServer(options: MetricsServerOptions): Promise
   server.headersTimeout = 10_000;
   server.requestTimeout = 10_000;
 
-  await new Promise<void>((resolve, reject) => {
-    server.once("error", reject);
-    server.listen(options.port ?? 0, host, () => {
-      server.off("error", reject);
-      resolve();
-    });
-  });
-  const port = (server.address() as AddressInfo).port;
+  const port = await listen(server, options.port ?? 0, host);
   const hostForUrl = host.includes(":") ? `[${host}]` : host;
 
   let closing: Promise<void> | undefined;

@@ -16,6 +16,7 @@ import { createRetryBudget } from "../platform/forwarding/retry-budget";
 import { createUpstreamPool } from "../platform/forwarding/upstream-pool";
 import { type GrpcServer, startGrpcServer } from "../platform/grpc-server";
 import { createHealthStatusTable, ServingStatus } from "../platform/health";
+import { joinHostPort } from "../platform/listen";
 import type { Logger } from "../platform/log";
 import { createReflectionIndex, reflectionRoutes } from "../platform/reflection";
 import { type Registration, registerInstance } from "../platform/registration";
@@ -298,7 +299,7 @@ export async function startRouter(options: RouterOptions): Promise<Router> {
     logger: log,
   });
   const started = server;
-  address = `${advertised.includes(":") ? `[${advertised}]` : advertised}:${started.port}`;
+  address = joinHostPort(advertised, started.port);
   routerId ||= `${routerServiceName}-${hostname()}-${started.port}`;
   log.info("router listening", { routerId, address, balancer: balancerKind });
 

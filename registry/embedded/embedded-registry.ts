@@ -2,8 +2,8 @@
 // platform uses, blocking queries and active health checks, so `npm start` needs nothing installed.
 import { randomUUID } from "node:crypto";
 import * as http from "node:http";
-import type { AddressInfo } from "node:net";
 import { hostname } from "node:os";
+import { joinHostPort, listen } from "../../platform/listen";
 import { createLogger, type Logger } from "../../platform/log";
 import { createBlockingQueries } from "./blocking-queries";
 import { createCheckRunner } from "./check-runner";
@@ -248,16 +248,9 @@ export async function startEmbeddedRegistry(
     socket.destroy();
   });
 
-  await new Promise<void>((resolve, reject) => {
-    server.once("error", reject);
-    server.listen(options.port ?? 0, host, () => {
-      server.off("error", reject);
-      resolve();
-    });
-  });
-  const port = (server.address() as AddressInfo).port;
+  const port = await listen(server, options.port ?? 0, host);
   const dialHost = unspecified ? "127.0.0.1" : host;
-  const address = `${dialHost.includes(":") ? `[${dialHost}]` : dialHost}:${port}`;
+  const address = joinHostPort(dialHost, port);
 
   let closing: Promise<void> | undefined;
   return {
