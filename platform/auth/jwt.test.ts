@@ -108,7 +108,7 @@ describe("JWT interceptor on a Connect server", () => {
     ).executeTask(task);
     expect(ok.output).toBe("hello gateway");
 
-    // Roles: any one of the listed roles is enough.
+    // One of the listed roles is enough.
     const list = create(ListAgentsRequestSchema);
     expect(await codeOf(client(token({ roles: ["viewer"] })).listAgents(list))).toBe(
       "PermissionDenied",
