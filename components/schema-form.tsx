@@ -11,6 +11,7 @@ import {
 } from "@bufbuild/protobuf";
 import { useId, useState } from "react";
 import { Icon } from "./icons";
+import { RemoveButton } from "./remove-button";
 import {
   emptyElement,
   fieldTypeLabel,
@@ -397,14 +398,10 @@ function ListEditor({
             path={`${path}-${i}`}
             depth={depth}
           />
-          <button
-            type="button"
-            className="button ghost icon-only"
-            aria-label={`Remove ${field.name} item ${i + 1}`}
+          <RemoveButton
+            label={`Remove ${field.name} item ${i + 1}`}
             onClick={() => set(items.filter((_, j) => j !== i))}
-          >
-            <Icon name="trash" size={16} />
-          </button>
+          />
         </div>
       ))}
       <div>
@@ -481,14 +478,10 @@ function MapEditor({
             path={`${path}-${i}`}
             depth={depth}
           />
-          <button
-            type="button"
-            className="button ghost icon-only"
-            aria-label={`Remove ${field.name} entry ${i + 1}`}
+          <RemoveButton
+            label={`Remove ${field.name} entry ${i + 1}`}
             onClick={() => commit(rows.filter((_, j) => j !== i))}
-          >
-            <Icon name="trash" size={16} />
-          </button>
+          />
         </div>
       ))}
       {duplicate && <span className="inline-error">A key appears twice; the last one wins.</span>}

@@ -192,6 +192,15 @@ export function createCatalogService(deps: CatalogServiceDeps): (router: Connect
     });
   };
 
+  // What AgentInfo, ToolInfo and WorkerInfo share, from a service's registry Meta.
+  const listingFields = (s: Awaited<ReturnType<typeof summaries>>[number]) => ({
+    name: s.meta.name ?? s.service,
+    description: s.meta.description ?? "",
+    endpoint: s.endpoint,
+    version: s.meta.version ?? "",
+    healthyInstances: s.healthy,
+  });
+
   return (router) => {
     router.service(AgentService, {
       getStatus: (req) => (req.agentId === "" ? routerStatus() : agentStatus(req.agentId)),
@@ -200,12 +209,8 @@ export function createCatalogService(deps: CatalogServiceDeps): (router: Connect
           .map((s) =>
             create(AgentInfoSchema, {
               agentId: clientIdFor(s.service, "agent"),
-              name: s.meta.name ?? s.service,
-              description: s.meta.description ?? "",
+              ...listingFields(s),
               capabilities: splitList(s.meta.capabilities),
-              endpoint: s.endpoint,
-              version: s.meta.version ?? "",
-              healthyInstances: s.healthy,
               dialIn: s.meta.dial_in === "true",
             }),
           )
@@ -218,12 +223,8 @@ export function createCatalogService(deps: CatalogServiceDeps): (router: Connect
         const tools = (await summaries("tool")).map((s) =>
           create(ToolInfoSchema, {
             toolId: clientIdFor(s.service, "tool"),
-            name: s.meta.name ?? s.service,
-            description: s.meta.description ?? "",
+            ...listingFields(s),
             operations: splitList(s.meta.operations ?? s.meta.capabilities),
-            endpoint: s.endpoint,
-            version: s.meta.version ?? "",
-            healthyInstances: s.healthy,
           }),
         );
         return create(ListToolsResponseSchema, { tools });
@@ -234,12 +235,8 @@ export function createCatalogService(deps: CatalogServiceDeps): (router: Connect
         const workers = (await summaries("worker")).map((s) =>
           create(WorkerInfoSchema, {
             workerId: clientIdFor(s.service, "worker"),
-            name: s.meta.name ?? s.service,
-            description: s.meta.description ?? "",
+            ...listingFields(s),
             capabilities: splitList(s.meta.capabilities),
-            endpoint: s.endpoint,
-            version: s.meta.version ?? "",
-            healthyInstances: s.healthy,
           }),
         );
         return create(ListWorkersResponseSchema, { workers });

@@ -1,6 +1,7 @@
 "use client";
 // Request metadata as key/value rows, sent to the router with the call.
 import { Icon } from "../../components/icons";
+import { RemoveButton } from "../../components/remove-button";
 
 const reserved = /^(grpc-|:|content-type$|te$|authorization$|connect-)/i;
 
@@ -40,14 +41,10 @@ export function MetadataEditor({
             value={value}
             onChange={(e) => onChange(rows.map((r, j) => (j === i ? [r[0], e.target.value] : r)))}
           />
-          <button
-            type="button"
-            className="button ghost icon-only"
-            aria-label={`Remove metadata ${key || i + 1}`}
+          <RemoveButton
+            label={`Remove metadata ${key || i + 1}`}
             onClick={() => onChange(rows.filter((_, j) => j !== i))}
-          >
-            <Icon name="trash" size={16} />
-          </button>
+          />
         </div>
       ))}
       {invalid.length > 0 && (

@@ -8,6 +8,7 @@ import { type FormEvent, useId, useState } from "react";
 import { Icon } from "../../components/icons";
 import { invokeUnary } from "../../components/invoke-unary";
 import { useLocalList } from "../../components/local-list";
+import { RemoveButton } from "../../components/remove-button";
 import { useServices } from "../../components/services-feed";
 import { roleLabel, useSession } from "../../components/session-context";
 import { EmptyState, ErrorState } from "../../components/state-views";
@@ -232,14 +233,10 @@ function ParameterRows({
             value={value}
             onChange={(e) => onChange(rows.map((r, j) => (j === i ? [r[0], e.target.value] : r)))}
           />
-          <button
-            type="button"
-            className="button ghost icon-only"
-            aria-label={`Remove parameter ${key || i + 1}`}
+          <RemoveButton
+            label={`Remove parameter ${key || i + 1}`}
             onClick={() => onChange(rows.filter((_, j) => j !== i))}
-          >
-            <Icon name="trash" size={16} />
-          </button>
+          />
         </div>
       ))}
       <div>
