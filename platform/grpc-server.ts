@@ -3,7 +3,7 @@
 import * as http2 from "node:http2";
 import type { ConnectRouter, Interceptor } from "@connectrpc/connect";
 import { connectNodeAdapter } from "@connectrpc/connect-node";
-import { joinHostPort, listen } from "./listen";
+import { joinHostPort, listen, listenOnPath } from "./listen";
 import type { Logger } from "./log";
 import { defaultServerLimits, type ServerLimits } from "./server-limits";
 import type { TlsFiles } from "./tls";
@@ -30,6 +30,8 @@ export interface GrpcServerOptions {
   host?: string;
   /** Port to bind; 0 picks a free one. Default 0. */
   port?: number;
+  /** Listen on this Unix socket path instead of host:port (a server only local processes reach). */
+  socketPath?: string;
   routes: (router: ConnectRouter) => void;
   rawHandler?: RawRequestHandler;
   /** Runs first, on the bare stream. Default none. */
@@ -181,14 +183,18 @@ export async function startGrpcServer(options: GrpcServerOptions): Promise<GrpcS
   server.on("sessionError", (err) => log.debug("http2 session error", { err }));
   server.on("tlsClientError", (err) => log.debug("tls handshake refused", { err }));
 
-  const port = await listen(server, options.port ?? 0, host);
+  const port =
+    options.socketPath === undefined
+      ? await listen(server, options.port ?? 0, host)
+      : await listenOnPath(server, options.socketPath);
   server.on("error", (err) => log.error("server error", { err }));
 
   let closing: Promise<void> | undefined;
   return {
     host,
     port,
-    address: joinHostPort(host, port),
+    address:
+      options.socketPath === undefined ? joinHostPort(host, port) : `unix:${options.socketPath}`,
     tls: options.tls !== undefined,
     activeStreams: () => active,
     close(graceMs = limits.shutdownGraceMs) {

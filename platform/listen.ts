@@ -16,3 +16,14 @@ export function listen(server: Server, port: number, host: string): Promise<numb
 export function joinHostPort(host: string, port: number): string {
   return `${host.includes(":") ? `[${host}]` : host}:${port}`;
 }
+
+/** Listens on a Unix socket path; resolves with 0 (there is no port). */
+export function listenOnPath(server: Server, path: string): Promise<number> {
+  return new Promise((resolve, reject) => {
+    server.once("error", reject);
+    server.listen(path, () => {
+      server.off("error", reject);
+      resolve(0);
+    });
+  });
+}

@@ -56,7 +56,7 @@ export interface CallForwarderDeps {
 const grpcContentTypes = new Set(["application/grpc", "application/grpc+proto"]);
 
 /** The gRPC status for a failed attempt, as the balancer counts it. */
-function verdictFor(code: number, failure: AttemptFailureKind | undefined): AttemptVerdict {
+export function verdictFor(code: number, failure: AttemptFailureKind | undefined): AttemptVerdict {
   if (failure === "connect" || failure === "reset") return "transport";
   if (failure !== undefined || code === Code.Unavailable) return "failure";
   return "ok";
@@ -70,14 +70,75 @@ interface Candidates {
   addresses: readonly string[] | ConnectError;
 }
 
+/** A routed call's target id and its first message, inflated when it came compressed. */
+export interface Target {
+  id: string;
+  payload: Uint8Array;
+}
+
+/**
+ * The target id in a routed call's first message, or why it cannot be read: a compressed
+ * message is inflated first (gzip only, within maxBytes).
+ */
+export function readTarget(
+  first: FirstMessage,
+  encoding: string | undefined,
+  routed: RoutedMethod,
+  maxBytes: number,
+): Target | ConnectError {
+  let payload: Uint8Array = first.payload;
+  if (first.compressed) {
+    const name = encoding ?? "identity";
+    if (name !== "gzip") {
+      return name === "identity"
+        ? new ConnectError("message flagged compressed without grpc-encoding", Code.InvalidArgument)
+        : new ConnectError(`grpc-encoding "${name}" is not supported`, Code.Unimplemented);
+    }
+    try {
+      payload = gunzipSync(payload, { maxOutputLength: maxBytes });
+    } catch (err) {
+      return new ConnectError(
+        `cannot decompress the request: ${err instanceof Error ? err.message : String(err)}`,
+        (err as { code?: string }).code === "ERR_BUFFER_TOO_LARGE"
+          ? Code.ResourceExhausted
+          : Code.InvalidArgument,
+      );
+    }
+  }
+  let id: string;
+  try {
+    id = readStringField(payload, routed.targetField);
+  } catch (err) {
+    const reason = err instanceof WireFormatError ? err.message : String(err);
+    return new ConnectError(`malformed request message: ${reason}`, Code.InvalidArgument);
+  }
+  if (id === "")
+    return new ConnectError(`${routed.targetFieldName} is required`, Code.InvalidArgument);
+  return { id, payload };
+}
+
 /** What every call of one router shares. */
-class Routing {
+export class Routing {
   readonly maxHops: number;
   // Keyed by the registry answer's instance list, which stays the same object until it changes.
   private readonly candidatesByAnswer = new WeakMap<readonly ServiceInstance[], Candidates>();
+  // Client id → registry service, per kind: the same few ids come with every call.
+  private readonly services = new Map<string, string>();
 
   constructor(readonly deps: CallForwarderDeps) {
     this.maxHops = deps.maxHops ?? 8;
+  }
+
+  /** The registry service for a client id ("echo-agent" → "agent-echo"). */
+  serviceFor(id: string, routed: RoutedMethod): string {
+    const key = routed.kind + id;
+    let service = this.services.get(key);
+    if (service === undefined) {
+      service = serviceNameFor(id, routed.kind);
+      if (this.services.size >= 10_000) this.services.clear();
+      this.services.set(key, service);
+    }
+    return service;
   }
 
   /** The instances a call may go to: never this router itself, unless a link here serves it. */
@@ -259,43 +320,18 @@ class RoutedCall extends ForwardedCall implements CallRecord {
   private route(first: FirstMessage): void {
     const deps = this.routing.deps;
     const routed = this.routed;
-    let payload: Uint8Array = first.payload;
-    if (first.compressed) {
-      const encoding = String(this.requestHeaders["grpc-encoding"] ?? "identity");
-      if (encoding !== "gzip") {
-        if (encoding === "identity") {
-          this.refuse(Code.InvalidArgument, "message flagged compressed without grpc-encoding");
-        } else {
-          this.refuse(Code.Unimplemented, `grpc-encoding "${encoding}" is not supported`);
-        }
-        return;
-      }
-      try {
-        payload = gunzipSync(payload, { maxOutputLength: deps.maxMessageBytes });
-      } catch (err) {
-        this.refuse(
-          (err as { code?: string }).code === "ERR_BUFFER_TOO_LARGE"
-            ? Code.ResourceExhausted
-            : Code.InvalidArgument,
-          `cannot decompress the request: ${err instanceof Error ? err.message : String(err)}`,
-        );
-        return;
-      }
-    }
-
-    let id: string;
-    try {
-      id = readStringField(payload, routed.targetField);
-    } catch (err) {
-      const reason = err instanceof WireFormatError ? err.message : String(err);
-      this.refuse(Code.InvalidArgument, `malformed request message: ${reason}`);
+    const target = readTarget(
+      first,
+      this.requestHeaders["grpc-encoding"] as string | undefined,
+      routed,
+      deps.maxMessageBytes,
+    );
+    if (target instanceof ConnectError) {
+      this.refuse(target.code, target.rawMessage);
       return;
     }
-    if (id === "") {
-      this.refuse(Code.InvalidArgument, `${routed.targetFieldName} is required`);
-      return;
-    }
-    const service = serviceNameFor(id, routed.kind);
+    const { id, payload } = target;
+    const service = this.routing.serviceFor(id, routed);
     this.service = service;
 
     const linked = deps.linkedAgents;

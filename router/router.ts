@@ -1,7 +1,9 @@
 // A router: one gRPC server that forwards agent, tool and worker calls to healthy instances
 // found in the registry, answers listings, status and RouterAdmin itself, holds dial-in agent
 // links, registers itself as "grpc-router" and drains gracefully.
-import { hostname } from "node:os";
+import { mkdtempSync, rmSync } from "node:fs";
+import { hostname, tmpdir } from "node:os";
+import { join } from "node:path";
 import type { ConnectRouter } from "@connectrpc/connect";
 import { Code, ConnectError } from "@connectrpc/connect";
 import { AgentLink } from "../gen/agentplatform/v1/link_pb";
@@ -15,6 +17,8 @@ import { addressOf, type BalancerKind, createBalancer } from "../platform/forwar
 import { createRetryBudget } from "../platform/forwarding/retry-budget";
 import { createUpstreamPool } from "../platform/forwarding/upstream-pool";
 import { type GrpcServer, startGrpcServer } from "../platform/grpc-server";
+import { createH2ClientPool } from "../platform/h2/client-pool";
+import { type H2Server, startH2Server } from "../platform/h2/server";
 import { createHealthStatusTable, ServingStatus } from "../platform/health";
 import { joinHostPort } from "../platform/listen";
 import type { Logger } from "../platform/log";
@@ -31,10 +35,11 @@ import {
   type ResolveAnswer,
 } from "./admin-service";
 import type { LinkedAgents } from "./agent-link/linked-agents";
-import { createCallForwarder } from "./call-forwarder";
+import { type CallForwarderDeps, createCallForwarder, Routing } from "./call-forwarder";
 import { createCatalogService } from "./catalog-service";
 import { createEndpointDirectory } from "./endpoint-directory";
 import { createRouterMetrics, type RouterMetrics } from "./metrics/router-metrics";
+import { createRelayDispatch } from "./relay-dispatch";
 import { kindOf, type ServiceKind, serviceNameFor } from "./routed-methods";
 
 /** What a dial-in link factory learns about the router that will hold its links. */
@@ -95,7 +100,6 @@ export interface Router {
   /** host:port as registered. */
   readonly address: string;
   readonly port: number;
-  readonly server: GrpcServer;
   readonly metrics: RouterMetrics;
   /** Drains: NOT_SERVING, deregister, GOAWAY, in-flight calls finish within graceMs. */
   close(graceMs?: number): Promise<void>;
@@ -166,7 +170,7 @@ export async function startRouter(options: RouterOptions): Promise<Router> {
     typeof options.linkedAgents === "function" ? options.linkedAgents(self) : options.linkedAgents;
   const linkCount = () => linked?.linkCount() ?? 0;
 
-  const forwarder = createCallForwarder({
+  const forwarding: CallForwarderDeps = {
     directory,
     balancer,
     pool,
@@ -181,6 +185,12 @@ export async function startRouter(options: RouterOptions): Promise<Router> {
     maxTimeoutMs: limits.maxTimeoutMs,
     ...(auth ? { auth } : {}),
     logger: log,
+  };
+  // Calls served by dial-in agents held here run in the internal server, on node:http2 streams.
+  const forwarder = createCallForwarder(forwarding);
+  const relayPool = createH2ClientPool({
+    logger: log,
+    ...(options.upstreamTls ? { tls: options.upstreamTls } : {}),
   });
 
   const cachedServices = (): CachedServiceView[] =>
@@ -273,7 +283,7 @@ export async function startRouter(options: RouterOptions): Promise<Router> {
       address: () => address,
       balancer: balancerKind,
       draining: () => draining,
-      activeCalls: () => server?.activeStreams() ?? 0,
+      activeCalls: () => front?.activeStreams() ?? 0,
       linkCount,
     })(router);
     createRouterAdminService({
@@ -287,18 +297,43 @@ export async function startRouter(options: RouterOptions): Promise<Router> {
     linked?.routes(router);
   };
 
-  let server: GrpcServer | undefined;
-  server = await startGrpcServer({
-    host,
-    port: options.port ?? 0,
-    routes,
-    streamHandler: forwarder,
-    ...(auth ? { interceptors: [createJwtInterceptor(auth)] } : {}),
-    limits,
-    ...(options.tls ? { tls: options.tls } : {}),
-    logger: log,
-  });
-  const started = server;
+  // The internal server answers everything but routed calls; only this process can reach it.
+  const socketDir = mkdtempSync(join(tmpdir(), "agentplatform-router-"));
+  let internal: GrpcServer;
+  try {
+    internal = await startGrpcServer({
+      socketPath: join(socketDir, "internal.sock"),
+      routes,
+      streamHandler: forwarder,
+      ...(auth ? { interceptors: [createJwtInterceptor(auth)] } : {}),
+      // Every caller's streams share the relay's few connections to it.
+      limits: { ...limits, maxConcurrentStreams: 65_535, idleTimeoutMs: 0, keepaliveTimeMs: 0 },
+      logger: log,
+    });
+  } catch (err) {
+    rmSync(socketDir, { recursive: true, force: true });
+    throw err;
+  }
+  let front: H2Server | undefined;
+  try {
+    front = await startH2Server({
+      host,
+      port: options.port ?? 0,
+      limits,
+      ...(options.tls ? { tls: options.tls } : {}),
+      onStream: createRelayDispatch(new Routing(forwarding), {
+        pool: relayPool,
+        internalAddress: internal.address,
+      }),
+      logger: log,
+    });
+  } catch (err) {
+    await internal.close(0);
+    relayPool.close();
+    rmSync(socketDir, { recursive: true, force: true });
+    throw err;
+  }
+  const started = front;
   address = joinHostPort(advertised, started.port);
   routerId ||= `${routerServiceName}-${hostname()}-${started.port}`;
   log.info("router listening", { routerId, address, balancer: balancerKind });
@@ -330,7 +365,6 @@ export async function startRouter(options: RouterOptions): Promise<Router> {
     routerId,
     address,
     port: started.port,
-    server: started,
     metrics,
     close(graceMs = limits.shutdownGraceMs) {
       closing ??= (async () => {
@@ -341,8 +375,11 @@ export async function startRouter(options: RouterOptions): Promise<Router> {
         shutdown.abort();
         await linked?.close();
         await started.close(graceMs);
+        await internal.close(Math.min(graceMs, 1000));
+        rmSync(socketDir, { recursive: true, force: true });
         directory.close();
         pool.close();
+        relayPool.close();
         metrics.close();
         log.info("stopped", { routerId });
       })();

@@ -104,7 +104,7 @@ const noAddresses: readonly string[] = [];
 const defaultMaxReplayBytes = 1024 * 1024;
 
 /** HTTP status → gRPC code for upstreams that answer without gRPC (the gRPC spec's table). */
-function codeForHttpStatus(status: number): Code {
+export function codeForHttpStatus(status: number): Code {
   switch (status) {
     case 400:
       return Code.Internal;

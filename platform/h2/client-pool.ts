@@ -1,0 +1,192 @@
+// HTTP/2 client connections per upstream (host:port, or unix:/path for a local socket), shared by
+// every call: opened on demand, another opened only when the first is out of streams, dropped
+// on GOAWAY or close (the next call reconnects), kept honest with PING, and closed when idle.
+import { isIP, connect as netConnect } from "node:net";
+import type { Duplex } from "node:stream";
+import { connect as tlsConnect } from "node:tls";
+import type { Logger } from "../log";
+import type { TlsFiles } from "../tls";
+import { H2Connection } from "./connection";
+import { ErrorCode } from "./frames";
+
+export interface H2ClientPoolOptions {
+  /** Client certificate, key and CA for upstreams that speak TLS. Default: none (h2c). */
+  tls?: TlsFiles;
+  /** A connection not established after this long fails its calls as connect failures. Default 2000 ms. */
+  connectTimeoutMs?: number;
+  /** PING interval on every connection; 0 for none. Default 15000 ms. */
+  pingIntervalMs?: number;
+  /** A PING unanswered this long drops the connection. Default 5000 ms. */
+  pingTimeoutMs?: number;
+  /** A connection with no streams for this long is closed. Default 120000 ms. */
+  idleConnectionMs?: number;
+  /** Most connections per upstream, opened as earlier ones fill up. Default 4. */
+  maxConnectionsPerUpstream?: number;
+  logger: Logger;
+}
+
+export interface H2ClientPool {
+  /** "http" or "https", for the :scheme of requests sent through this pool. */
+  readonly scheme: string;
+  /**
+   * A connection to `address` with room for one more stream (or, when every allowed connection
+   * is full, the least busy one: the peer then refuses the stream and the caller may retry).
+   */
+  connection(address: string): H2Connection;
+  /** Connections open now, for diagnostics. */
+  connectionCount(): number;
+  /** Drops every connection. */
+  close(): void;
+}
+
+interface Pooled {
+  connection: H2Connection;
+  idleSince: number;
+}
+
+/** "host:port", "[v6]:port" or "unix:/path" → what net.connect needs. */
+function dialOptions(address: string): { host: string; port: number } | { path: string } {
+  if (address.startsWith("unix:")) return { path: address.slice(5) };
+  const colon = address.lastIndexOf(":");
+  let host = address.slice(0, colon);
+  if (host.startsWith("[") && host.endsWith("]")) host = host.slice(1, -1);
+  return { host, port: Number(address.slice(colon + 1)) };
+}
+
+export function createH2ClientPool(options: H2ClientPoolOptions): H2ClientPool {
+  const connectTimeoutMs = options.connectTimeoutMs ?? 2000;
+  const pingIntervalMs = options.pingIntervalMs ?? 15_000;
+  const pingTimeoutMs = options.pingTimeoutMs ?? 5000;
+  const idleConnectionMs = options.idleConnectionMs ?? 120_000;
+  const maxConnections = options.maxConnectionsPerUpstream ?? 4;
+  const log = options.logger;
+  const tls = options.tls;
+  const pools = new Map<string, Pooled[]>();
+  let lastPingAt = 0;
+
+  const remove = (address: string, connection: H2Connection) => {
+    const list = pools.get(address);
+    if (list === undefined) return;
+    const at = list.findIndex((p) => p.connection === connection);
+    if (at >= 0) list.splice(at, 1);
+    if (list.length === 0) pools.delete(address);
+  };
+
+  const dial = (address: string): H2Connection => {
+    const target = dialOptions(address);
+    let socket: Duplex;
+    let established: string;
+    if (tls !== undefined && !("path" in target)) {
+      socket = tlsConnect({
+        ...target,
+        ...(isIP(target.host) === 0 ? { servername: target.host } : {}),
+        ALPNProtocols: ["h2"],
+        ...(tls.ca ? { ca: tls.ca } : {}),
+        cert: tls.cert,
+        key: tls.key,
+      });
+      established = "secureConnect";
+    } else {
+      socket = netConnect(target);
+      established = "connect";
+    }
+    const connection = new H2Connection(socket, {
+      role: "client",
+      onGoaway: () => remove(address, connection),
+      onClose: () => {
+        clearTimeout(timer);
+        remove(address, connection);
+      },
+    });
+    connection.connected = false;
+    const timer = setTimeout(() => {
+      log.debug("upstream connect timed out", { address, timeoutMs: connectTimeoutMs });
+      connection.destroy(ErrorCode.CONNECT_ERROR);
+    }, connectTimeoutMs);
+    socket.once(established, () => {
+      clearTimeout(timer);
+      const alpn = (socket as { alpnProtocol?: string | false }).alpnProtocol;
+      if (established === "secureConnect" && alpn !== "h2") {
+        log.warn("upstream did not agree to HTTP/2 over TLS", { address, alpn });
+        connection.destroy(ErrorCode.INADEQUATE_SECURITY);
+        return;
+      }
+      connection.connected = true;
+      (socket as { setNoDelay?: (on: boolean) => void }).setNoDelay?.(true);
+    });
+    socket.on("error", (err) => log.debug("upstream connection error", { address, err }));
+    return connection;
+  };
+
+  const tick = () => {
+    const now = performance.now();
+    const ping = pingIntervalMs > 0 && now - lastPingAt >= pingIntervalMs;
+    if (ping) lastPingAt = now;
+    for (const [address, list] of pools) {
+      for (const pooled of [...list]) {
+        const connection = pooled.connection;
+        if (connection.activeStreams > 0) {
+          pooled.idleSince = now;
+        } else if (now - pooled.idleSince > idleConnectionMs) {
+          remove(address, connection);
+          connection.goaway();
+          continue;
+        }
+        if (connection.pingSentAt !== 0 && now - connection.pingSentAt > pingTimeoutMs) {
+          log.warn("upstream did not answer PING, dropping the connection", { address });
+          remove(address, connection);
+          connection.destroy();
+          continue;
+        }
+        if (ping && connection.ready && connection.pingSentAt === 0) connection.ping(now);
+      }
+    }
+  };
+  const ticker = setInterval(
+    tick,
+    Math.max(
+      250,
+      Math.min(pingIntervalMs > 0 ? pingIntervalMs : idleConnectionMs, idleConnectionMs, 1000),
+    ),
+  );
+  ticker.unref();
+
+  return {
+    scheme: tls === undefined ? "http" : "https",
+    connection(address) {
+      let list = pools.get(address);
+      if (list === undefined) {
+        list = [];
+        pools.set(address, list);
+      }
+      let best: H2Connection | undefined;
+      for (const pooled of list) {
+        const connection = pooled.connection;
+        if (connection.canOpen()) return connection;
+        if (
+          !connection.closed &&
+          connection.goawayReceived === undefined &&
+          (best === undefined || connection.activeStreams < best.activeStreams)
+        ) {
+          best = connection;
+        }
+      }
+      if (best !== undefined && list.length >= maxConnections) return best;
+      const fresh = dial(address);
+      list.push({ connection: fresh, idleSince: performance.now() });
+      return fresh;
+    },
+    connectionCount() {
+      let n = 0;
+      for (const list of pools.values()) n += list.length;
+      return n;
+    },
+    close() {
+      clearInterval(ticker);
+      for (const list of pools.values()) {
+        for (const pooled of list) pooled.connection.destroy();
+      }
+      pools.clear();
+    },
+  };
+}

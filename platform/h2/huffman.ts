@@ -1,0 +1,197 @@
+// The static Huffman code of HPACK (RFC 7541 Appendix B): the code as data, a byte-at-a-time
+// decoder driven by a state table built once at load, and an encoder.
+
+/**
+ * Code length in bits of each symbol: bytes 0..255, then EOS (256). The code is canonical, so
+ * these lengths alone determine `huffmanCodes`.
+ */
+export const huffmanCodeLengths: readonly number[] = [
+  13, 23, 28, 28, 28, 28, 28, 28, 28, 24, 30, 28, 28, 30, 28, 28, 28, 28, 28, 28, 28, 28, 30, 28,
+  28, 28, 28, 28, 28, 28, 28, 28, 6, 10, 10, 12, 13, 6, 8, 11, 10, 10, 8, 11, 8, 6, 6, 6, 5, 5, 5,
+  6, 6, 6, 6, 6, 6, 6, 7, 8, 15, 6, 12, 10, 13, 6, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7,
+  7, 7, 7, 7, 7, 7, 8, 7, 8, 13, 19, 13, 14, 6, 15, 5, 6, 5, 6, 5, 6, 6, 6, 5, 7, 7, 6, 6, 6, 5, 6,
+  7, 6, 5, 5, 6, 7, 7, 7, 7, 7, 15, 11, 14, 13, 28, 20, 22, 20, 20, 22, 22, 22, 23, 22, 23, 23, 23,
+  23, 23, 24, 23, 24, 24, 22, 23, 24, 23, 23, 23, 23, 21, 22, 23, 22, 23, 23, 24, 22, 21, 20, 22,
+  22, 23, 23, 21, 23, 22, 22, 24, 21, 22, 23, 23, 21, 21, 22, 21, 23, 22, 23, 23, 20, 22, 22, 22,
+  23, 22, 22, 23, 26, 26, 20, 19, 22, 23, 22, 25, 26, 26, 26, 27, 27, 26, 24, 25, 19, 21, 26, 27,
+  27, 26, 27, 24, 21, 21, 26, 26, 28, 27, 27, 27, 20, 24, 20, 21, 22, 21, 21, 23, 22, 22, 25, 25,
+  24, 24, 26, 23, 26, 27, 26, 26, 27, 27, 27, 27, 27, 28, 27, 27, 27, 27, 27, 26, 30,
+];
+
+/** The code of each symbol (0..256), right-aligned: the low `huffmanCodeLengths[sym]` bits. */
+export const huffmanCodes: readonly number[] = [
+  0x1ff8, 0x7fffd8, 0xfffffe2, 0xfffffe3, 0xfffffe4, 0xfffffe5, 0xfffffe6, 0xfffffe7, 0xfffffe8,
+  0xffffea, 0x3ffffffc, 0xfffffe9, 0xfffffea, 0x3ffffffd, 0xfffffeb, 0xfffffec, 0xfffffed,
+  0xfffffee, 0xfffffef, 0xffffff0, 0xffffff1, 0xffffff2, 0x3ffffffe, 0xffffff3, 0xffffff4,
+  0xffffff5, 0xffffff6, 0xffffff7, 0xffffff8, 0xffffff9, 0xffffffa, 0xffffffb, 0x14, 0x3f8, 0x3f9,
+  0xffa, 0x1ff9, 0x15, 0xf8, 0x7fa, 0x3fa, 0x3fb, 0xf9, 0x7fb, 0xfa, 0x16, 0x17, 0x18, 0x0, 0x1,
+  0x2, 0x19, 0x1a, 0x1b, 0x1c, 0x1d, 0x1e, 0x1f, 0x5c, 0xfb, 0x7ffc, 0x20, 0xffb, 0x3fc, 0x1ffa,
+  0x21, 0x5d, 0x5e, 0x5f, 0x60, 0x61, 0x62, 0x63, 0x64, 0x65, 0x66, 0x67, 0x68, 0x69, 0x6a, 0x6b,
+  0x6c, 0x6d, 0x6e, 0x6f, 0x70, 0x71, 0x72, 0xfc, 0x73, 0xfd, 0x1ffb, 0x7fff0, 0x1ffc, 0x3ffc, 0x22,
+  0x7ffd, 0x3, 0x23, 0x4, 0x24, 0x5, 0x25, 0x26, 0x27, 0x6, 0x74, 0x75, 0x28, 0x29, 0x2a, 0x7, 0x2b,
+  0x76, 0x2c, 0x8, 0x9, 0x2d, 0x77, 0x78, 0x79, 0x7a, 0x7b, 0x7ffe, 0x7fc, 0x3ffd, 0x1ffd,
+  0xffffffc, 0xfffe6, 0x3fffd2, 0xfffe7, 0xfffe8, 0x3fffd3, 0x3fffd4, 0x3fffd5, 0x7fffd9, 0x3fffd6,
+  0x7fffda, 0x7fffdb, 0x7fffdc, 0x7fffdd, 0x7fffde, 0xffffeb, 0x7fffdf, 0xffffec, 0xffffed,
+  0x3fffd7, 0x7fffe0, 0xffffee, 0x7fffe1, 0x7fffe2, 0x7fffe3, 0x7fffe4, 0x1fffdc, 0x3fffd8,
+  0x7fffe5, 0x3fffd9, 0x7fffe6, 0x7fffe7, 0xffffef, 0x3fffda, 0x1fffdd, 0xfffe9, 0x3fffdb, 0x3fffdc,
+  0x7fffe8, 0x7fffe9, 0x1fffde, 0x7fffea, 0x3fffdd, 0x3fffde, 0xfffff0, 0x1fffdf, 0x3fffdf,
+  0x7fffeb, 0x7fffec, 0x1fffe0, 0x1fffe1, 0x3fffe0, 0x1fffe2, 0x7fffed, 0x3fffe1, 0x7fffee,
+  0x7fffef, 0xfffea, 0x3fffe2, 0x3fffe3, 0x3fffe4, 0x7ffff0, 0x3fffe5, 0x3fffe6, 0x7ffff1,
+  0x3ffffe0, 0x3ffffe1, 0xfffeb, 0x7fff1, 0x3fffe7, 0x7ffff2, 0x3fffe8, 0x1ffffec, 0x3ffffe2,
+  0x3ffffe3, 0x3ffffe4, 0x7ffffde, 0x7ffffdf, 0x3ffffe5, 0xfffff1, 0x1ffffed, 0x7fff2, 0x1fffe3,
+  0x3ffffe6, 0x7ffffe0, 0x7ffffe1, 0x3ffffe7, 0x7ffffe2, 0xfffff2, 0x1fffe4, 0x1fffe5, 0x3ffffe8,
+  0x3ffffe9, 0xffffffd, 0x7ffffe3, 0x7ffffe4, 0x7ffffe5, 0xfffec, 0xfffff3, 0xfffed, 0x1fffe6,
+  0x3fffe9, 0x1fffe7, 0x1fffe8, 0x7ffff3, 0x3fffea, 0x3fffeb, 0x1ffffee, 0x1ffffef, 0xfffff4,
+  0xfffff5, 0x3ffffea, 0x7ffff4, 0x3ffffeb, 0x7ffffe6, 0x3ffffec, 0x3ffffed, 0x7ffffe7, 0x7ffffe8,
+  0x7ffffe9, 0x7ffffea, 0x7ffffeb, 0xffffffe, 0x7ffffec, 0x7ffffed, 0x7ffffee, 0x7ffffef, 0x7fffff0,
+  0x3ffffee, 0x3fffffff,
+];
+
+/** The end-of-string symbol; its code (30 one bits) must never appear inside a string. */
+export const huffmanEos = 256;
+
+// The decoder walks the code tree a byte at a time. A state is an internal node of the tree (256
+// of them for 257 leaves, so a state fits in a byte; the root is state 0). For each (state, byte)
+// one Uint32 says where the byte leads:
+//   bits 0-7   the next state
+//   bits 8-15  first symbol completed by the byte
+//   bits 16-23 second symbol (a code is at least 5 bits, so one byte completes at most two)
+//   bits 24-25 how many symbols the byte completed
+//   bit  26    the byte completed EOS: the string is invalid
+const failBit = 1 << 26;
+
+const { transitions, accepting } = buildDecoderTables();
+
+function buildDecoderTables(): { transitions: Uint32Array; accepting: Uint8Array } {
+  // children[2 * node + bit]: an internal node's id (> 0), or -1 - symbol for a leaf.
+  const children: number[] = [0, 0];
+  const depth: number[] = [0];
+  const allOnes: boolean[] = [true];
+  for (let sym = 0; sym <= huffmanEos; sym++) {
+    const length = huffmanCodeLengths[sym] as number;
+    const code = huffmanCodes[sym] as number;
+    let node = 0;
+    for (let i = length - 1; i > 0; i--) {
+      const bit = (code >>> i) & 1;
+      let next = children[2 * node + bit] as number;
+      if (next === 0) {
+        next = depth.length;
+        depth.push((depth[node] as number) + 1);
+        allOnes.push((allOnes[node] as boolean) && bit === 1);
+        children.push(0, 0);
+        children[2 * node + bit] = next;
+      }
+      node = next;
+    }
+    children[2 * node + (code & 1)] = -1 - sym;
+  }
+  const states = depth.length;
+  const tree = Int32Array.from(children);
+  const transitions = new Uint32Array(states * 256);
+  for (let state = 0; state < states; state++) {
+    for (let byte = 0; byte < 256; byte++) {
+      let node = state;
+      let count = 0;
+      let symbols = 0;
+      let failed = false;
+      for (let i = 7; i >= 0; i--) {
+        const next = tree[2 * node + ((byte >>> i) & 1)] as number;
+        if (next > 0) {
+          node = next;
+          continue;
+        }
+        const sym = -1 - next;
+        if (sym === huffmanEos) failed = true;
+        symbols |= (sym & 0xff) << (8 * count);
+        count++;
+        node = 0;
+      }
+      transitions[(state << 8) | byte] = failed ? failBit : node | (symbols << 8) | (count << 24);
+    }
+  }
+  // A string may end in a state reached by at most 7 one bits since the last symbol: the
+  // padding, which is a prefix of EOS.
+  const accepting = new Uint8Array(states);
+  for (let state = 0; state < states; state++) {
+    accepting[state] = allOnes[state] && (depth[state] as number) <= 7 ? 1 : 0;
+  }
+  return { transitions, accepting };
+}
+
+let output = Buffer.allocUnsafe(1024);
+
+/**
+ * Decodes the Huffman-coded octets `src[start..end)` into a string of latin1 characters (one per
+ * octet). Returns undefined when the coding is invalid: EOS inside the string, or padding longer
+ * than 7 bits or not all ones.
+ */
+export function decodeHuffman(src: Uint8Array, start: number, end: number): string | undefined {
+  // Codes are at least 5 bits long, which bounds the decoded length.
+  const limit = Math.floor(((end - start) * 8) / 5);
+  if (output.length < limit) output = Buffer.allocUnsafe(Math.max(limit, output.length * 2));
+  const out = output;
+  let state = 0;
+  let n = 0;
+  for (let i = start; i < end; i++) {
+    const t = transitions[(state << 8) | (src[i] as number)] as number;
+    if (t >= failBit) return undefined;
+    const count = t >>> 24;
+    if (count !== 0) {
+      out[n++] = t >>> 8;
+      if (count === 2) out[n++] = t >>> 16;
+    }
+    state = t & 0xff;
+  }
+  if (accepting[state] === 0) return undefined;
+  return octetsToString(out, 0, n);
+}
+
+/**
+ * `bytes[start..end)` as a string of latin1 characters. Very short strings are built in JS: that
+ * beats the call into native code below about ten characters.
+ */
+export function octetsToString(bytes: Buffer, start: number, end: number): string {
+  if (end - start > 8) return bytes.toString("latin1", start, end);
+  let str = "";
+  for (let i = start; i < end; i++) str += String.fromCharCode(bytes[i] as number);
+  return str;
+}
+
+/** The length in octets of `str` (latin1 characters) once Huffman-coded. */
+export function huffmanEncodedLength(str: string): number {
+  let bits = 0;
+  for (let i = 0; i < str.length; i++) {
+    bits += huffmanCodeLengths[str.charCodeAt(i) & 0xff] as number;
+  }
+  return Math.ceil(bits / 8);
+}
+
+/**
+ * Huffman-codes `str`, whose characters are octets (latin1; a character above U+00FF keeps its
+ * low byte), padding the last octet with the high bits of EOS.
+ */
+export function encodeHuffman(str: string): Buffer {
+  const out = Buffer.allocUnsafe(huffmanEncodedLength(str));
+  // Pending bits are kept below 2^38 (at most 7 left over plus one 30-bit code): plain arithmetic,
+  // as 32-bit bitwise operators would truncate them.
+  let pending = 0;
+  let pendingBits = 0;
+  let j = 0;
+  for (let i = 0; i < str.length; i++) {
+    const sym = str.charCodeAt(i) & 0xff;
+    const length = huffmanCodeLengths[sym] as number;
+    pending = pending * 2 ** length + (huffmanCodes[sym] as number);
+    pendingBits += length;
+    while (pendingBits >= 8) {
+      pendingBits -= 8;
+      const scale = 2 ** pendingBits;
+      const byte = Math.floor(pending / scale);
+      out[j++] = byte;
+      pending -= byte * scale;
+    }
+  }
+  if (pendingBits > 0) {
+    out[j] = (pending << (8 - pendingBits)) | (0xff >>> pendingBits);
+  }
+  return out;
+}

@@ -1,0 +1,158 @@
+// An HTTP/2 server on our own framing (h2c, or TLS with ALPN h2 and optional client
+// certificates): accepts connections within the limits, hands every request stream to
+// `onStream`, pings idle peers, closes idle connections, and drains with GOAWAY.
+import { createServer as createNetServer, type Server, type Socket } from "node:net";
+import { createServer as createTlsServer, type TLSSocket } from "node:tls";
+import { joinHostPort, listen } from "../listen";
+import type { Logger } from "../log";
+import type { ServerLimits } from "../server-limits";
+import type { TlsFiles } from "../tls";
+import { H2Connection, type H2Stream } from "./connection";
+import { ErrorCode } from "./frames";
+import type { HeaderList } from "./hpack";
+
+export interface H2ServerOptions {
+  host: string;
+  /** 0 picks a free port. */
+  port: number;
+  limits: ServerLimits;
+  /** Server certificate; with a CA, clients must present certificates it signed (mTLS). */
+  tls?: TlsFiles;
+  /** A request stream; `stream.connection.peerAddress` is the caller's address. */
+  onStream(stream: H2Stream, headers: HeaderList, endStream: boolean, headerBytes: number): void;
+  logger: Logger;
+}
+
+export interface H2Server {
+  readonly port: number;
+  readonly address: string;
+  /** Request streams open now, over every connection. */
+  activeStreams(): number;
+  connectionCount(): number;
+  /**
+   * Stops accepting connections, sends GOAWAY on every connection so callers go elsewhere,
+   * lets open streams finish for up to graceMs, then drops what remains.
+   */
+  close(graceMs: number): Promise<void>;
+}
+
+/** Largest header list a request may carry; larger ones are refused. */
+export const maxRequestHeaderBytes = 64 * 1024;
+
+export async function startH2Server(options: H2ServerOptions): Promise<H2Server> {
+  const { limits, logger: log } = options;
+  const connections = new Set<H2Connection>();
+  const idleSince = new WeakMap<H2Connection, number>();
+  const lastPingAt = new WeakMap<H2Connection, number>();
+  let closing = false;
+
+  const accept = (socket: Socket | TLSSocket) => {
+    if (closing) {
+      socket.destroy();
+      return;
+    }
+    socket.setNoDelay(true);
+    const connection = new H2Connection(socket, {
+      role: "server",
+      maxConcurrentStreams: limits.maxConcurrentStreams,
+      maxHeaderListSize: maxRequestHeaderBytes,
+      onStream: options.onStream,
+      onClose: () => connections.delete(connection),
+    });
+    connection.peerAddress = socket.remoteAddress ?? "";
+    idleSince.set(connection, performance.now());
+    connections.add(connection);
+  };
+
+  let server: Server;
+  const tls = options.tls;
+  if (tls !== undefined) {
+    server = createTlsServer(
+      {
+        cert: tls.cert,
+        key: tls.key,
+        ALPNProtocols: ["h2"],
+        ...(tls.ca ? { ca: tls.ca, requestCert: true, rejectUnauthorized: true } : {}),
+      },
+      (socket) => {
+        if (socket.alpnProtocol !== "h2") {
+          log.debug("TLS client did not ask for HTTP/2 (ALPN h2); closing", {
+            peer: socket.remoteAddress,
+          });
+          socket.destroy();
+          return;
+        }
+        accept(socket);
+      },
+    );
+    server.on("tlsClientError", (err) => log.debug("tls handshake refused", { err }));
+  } else {
+    server = createNetServer(accept);
+  }
+  server.maxConnections = limits.maxConnections;
+  const port = await listen(server, options.port, options.host);
+  server.on("error", (err) => log.error("server error", { err }));
+
+  // Idle and keepalive checks for every connection, once a second rather than a timer each.
+  const sweep = setInterval(() => {
+    const now = performance.now();
+    for (const connection of connections) {
+      if (connection.activeStreams > 0) idleSince.set(connection, now);
+      else if (
+        limits.idleTimeoutMs > 0 &&
+        now - (idleSince.get(connection) ?? now) > limits.idleTimeoutMs
+      ) {
+        connection.goaway();
+        continue;
+      }
+      if (limits.keepaliveTimeMs <= 0) continue;
+      if (connection.pingSentAt !== 0) {
+        if (now - connection.pingSentAt > limits.keepaliveTimeoutMs) {
+          log.debug("peer did not answer PING, dropping the connection", {
+            peer: connection.peerAddress,
+          });
+          connection.destroy(ErrorCode.CANCEL);
+        }
+        continue;
+      }
+      if (connection.sawFrames) {
+        connection.sawFrames = false;
+        lastPingAt.set(connection, now);
+        continue;
+      }
+      if (now - (lastPingAt.get(connection) ?? 0) >= limits.keepaliveTimeMs) {
+        lastPingAt.set(connection, now);
+        connection.ping(now);
+      }
+    }
+  }, 1000);
+  sweep.unref();
+
+  let closed: Promise<void> | undefined;
+  return {
+    port,
+    address: joinHostPort(options.host, port),
+    activeStreams() {
+      let n = 0;
+      for (const connection of connections) n += connection.activeStreams;
+      return n;
+    },
+    connectionCount: () => connections.size,
+    close(graceMs) {
+      closed ??= new Promise<void>((resolve) => {
+        closing = true;
+        server.close();
+        for (const connection of connections) connection.goaway();
+        const started = performance.now();
+        const wait = setInterval(() => {
+          if (connections.size > 0 && performance.now() - started < graceMs) return;
+          clearInterval(wait);
+          clearInterval(sweep);
+          for (const connection of connections) connection.destroy();
+          resolve();
+        }, 25);
+      });
+      return closed;
+    },
+  };
+}
