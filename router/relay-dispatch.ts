@@ -195,7 +195,10 @@ class RoutedCall extends RelayedCall implements CallRecord {
       const reader = this.reader;
       this.reader = undefined;
       this.internal = true;
-      this.upstreamHeaders = this.requestHeaders;
+      // The deadline goes on as what is left of it (attempt() adds grpc-timeout).
+      this.upstreamHeaders = this.requestHeaders.filter(
+        (_, i, all) => all[i - (i % 2)] !== "grpc-timeout",
+      );
       this.forward(reader?.chunks);
       return;
     }

@@ -350,8 +350,16 @@ export abstract class RelayedCall implements H2StreamHandler {
     this.up = undefined;
     if (status === 200 && rawCode !== undefined) {
       // The upstream's status as one Trailers-Only response, metadata included.
-      const out = responseHeadersFor(responseHeaders);
-      if (trailers !== undefined) responseHeadersFor(trailers, out);
+      const out = trailers === undefined ? responseHeadersFor(responseHeaders) : [];
+      if (trailers !== undefined) {
+        // One HEADERS frame: where headers and trailers both name a field, the trailer's wins.
+        const inTrailers = new Set(trailers.filter((_, i) => i % 2 === 0));
+        const kept = responseHeaders.filter(
+          (_, i, all) => !inTrailers.has(all[i - (i % 2)] as string),
+        );
+        responseHeadersFor(kept, out);
+        responseHeadersFor(trailers, out);
+      }
       this.down.sendHeaders(out, true);
       this.stopUpload();
       this.finish(code, message, at);
