@@ -79,6 +79,8 @@ export interface H2ConnectionOptions {
 /** Streams a client assumes it may open before the server's SETTINGS say otherwise. */
 const assumedStreamLimit = 100;
 const maxStreamId = 2 ** 31 - 1;
+/** Opaque data of the PING that follows our GOAWAY. */
+const goawayPing = 0x60a7;
 
 /** One stream; its owner sets `handler` and talks to the peer through these methods. */
 export class H2Stream {
@@ -212,6 +214,8 @@ export class H2Connection {
   private readonly out = new FrameOutput();
   private flushScheduled = false;
   private failed = false;
+  /** The peer answered the PING sent after our GOAWAY. */
+  private goawayAcked = true;
   private endAfterFlush = false;
   private sendWindow = defaultInitialWindowSize;
   private recvWindow: number;
@@ -295,12 +299,12 @@ export class H2Connection {
   }
 
   /** Sends PING; the answer clears `pingSentAt`. */
-  ping(now: number): void {
+  ping(now: number, opaque = 0): void {
     if (this.closed) return;
     this.pingSentAt = now;
     this.out.header(8, PING, 0, 0);
     this.out.uint32(0);
-    this.out.uint32(0);
+    this.out.uint32(opaque);
     this.scheduleFlush();
   }
 
@@ -312,7 +316,11 @@ export class H2Connection {
     if (this.closed || this.goawaySent !== undefined) return;
     this.goawaySent = this.lastPeerStreamId;
     this.writeGoaway(this.lastPeerStreamId, code);
-    if (this.streams.size === 0) this.endSoon();
+    // The connection closes once the peer has answered a PING sent after the GOAWAY (so it has
+    // seen the GOAWAY, and any stream it opened before is refused here rather than lost) and
+    // no stream is left open. A peer that never answers is dropped by the keepalive check.
+    this.goawayAcked = false;
+    this.ping(performance.now(), goawayPing);
   }
 
   /** Ends the connection at once: every open stream is aborted. */
@@ -426,7 +434,7 @@ export class H2Connection {
     }
     if (
       this.streams.size === 0 &&
-      (this.goawaySent !== undefined || this.goawayReceived !== undefined)
+      ((this.goawaySent !== undefined && this.goawayAcked) || this.goawayReceived !== undefined)
     ) {
       this.endSoon();
     }
@@ -442,7 +450,8 @@ export class H2Connection {
   private scheduleFlush(): void {
     if (this.flushScheduled) return;
     this.flushScheduled = true;
-    process.nextTick(flushConnection, this);
+    pendingFlush.push(this);
+    if (pendingFlush.length === 1) setImmediate(flushPending);
   }
 
   /** @internal called on the next tick after output was queued. */
@@ -828,6 +837,14 @@ export class H2Connection {
     }
     if ((flags & FLAG_ACK) !== 0) {
       this.pingSentAt = 0;
+      if (
+        this.goawaySent !== undefined &&
+        !this.goawayAcked &&
+        payload.readUInt32BE(4) === goawayPing
+      ) {
+        this.goawayAcked = true;
+        if (this.streams.size === 0) this.endSoon();
+      }
       return;
     }
     this.out.header(8, PING, FLAG_ACK, 0);
@@ -940,6 +957,12 @@ export class H2Connection {
   }
 }
 
-function flushConnection(connection: H2Connection): void {
-  connection.flush();
+// Connections with output waiting. Flushed once per turn of the event loop, after every socket
+// that had input was read: frames for one socket from many callers leave in one write.
+let pendingFlush: H2Connection[] = [];
+
+function flushPending(): void {
+  const connections = pendingFlush;
+  pendingFlush = [];
+  for (const connection of connections) connection.flush();
 }
