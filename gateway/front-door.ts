@@ -1,22 +1,29 @@
 // The public gRPC entry (127.0.0.1:50051 under `npm start`): every call, bidi streams included,
-// passes byte for byte to a healthy router from the registry, tried on another router when the
+// is relayed frame by frame (platform/h2) to a healthy router from the registry, tried on another router when the
 // first could not take it (connect failure, refused stream, GOAWAY). Serves its own
 // grpc.health.v1. With service tokens configured it refuses calls without a valid one at the
 // edge, before any router is asked.
 import type { ConnectRouter } from "@connectrpc/connect";
 import { Code, ConnectError } from "@connectrpc/connect";
 import { AgentLink } from "../gen/agentplatform/v1/link_pb";
-import { authorizeRawRequest, healthCheckMethods } from "../platform/auth/jwt";
+import { healthCheckMethods } from "../platform/auth/jwt";
 import { type JwtAuthConfig, loadJwtAuthenticator } from "../platform/auth/jwt-config";
 import { addressOf, createBalancer } from "../platform/forwarding/balancer";
-import { forwardCall } from "../platform/forwarding/forward-call";
-import { endWithStatus } from "../platform/forwarding/grpc-status";
+import type { AttemptFailure, AttemptFailureKind } from "../platform/forwarding/forward-call";
 import { parseGrpcTimeout } from "../platform/forwarding/grpc-timeout";
-import { hopsOf, nextHopHeaders } from "../platform/forwarding/hop-headers";
 import { createRetryBudget } from "../platform/forwarding/retry-budget";
-import { createUpstreamPool } from "../platform/forwarding/upstream-pool";
-import { type RawRequestHandler, startGrpcServer } from "../platform/grpc-server";
+import type { H2Stream } from "../platform/h2/connection";
+import { headerValue } from "../platform/h2/header-list";
+import type { HeaderList } from "../platform/h2/hpack";
+import {
+  hopsIn,
+  nextHopHeaders,
+  type RelayTargets,
+  startRelayFront,
+} from "../platform/h2/relay-front";
+import { RelayedCall } from "../platform/h2/relayed-call";
 import { createHealthStatusTable, ServingStatus } from "../platform/health";
+import { joinHostPort } from "../platform/listen";
 import type { Logger } from "../platform/log";
 import { routerServiceName } from "../platform/router-transport";
 import { defaultServerLimits, type ServerLimits } from "../platform/server-limits";
@@ -72,10 +79,6 @@ export async function startFrontDoor(options: FrontDoorOptions): Promise<FrontDo
     kind: "p2c",
     onEject: (_s, router, forMs) => log.warn("router taken out of rotation", { router, forMs }),
   });
-  const pool = createUpstreamPool({
-    logger: log,
-    ...(options.routerTls ? { tls: options.routerTls } : {}),
-  });
   const budget = createRetryBudget();
   const auth =
     options.auth && loadJwtAuthenticator(options.auth, [healthCheckMethods, agentLinkConnect]);
@@ -91,102 +94,145 @@ export async function startFrontDoor(options: FrontDoorOptions): Promise<FrontDo
       Code.Unavailable,
     );
 
-  const forward = (
-    req: Parameters<RawRequestHandler>[0],
-    res: Parameters<RawRequestHandler>[1],
-  ) => {
-    const startedAt = performance.now();
-    const timeoutMs = parseGrpcTimeout(req.headers["grpc-timeout"]);
-    if (timeoutMs !== undefined && Number.isNaN(timeoutMs)) {
-      endWithStatus(res, Code.InvalidArgument, "malformed grpc-timeout");
-      return;
-    }
-    if (timeoutMs !== undefined && limits.maxTimeoutMs > 0 && timeoutMs > limits.maxTimeoutMs) {
-      endWithStatus(
-        res,
-        Code.InvalidArgument,
-        `deadline of ${timeoutMs} ms is longer than the limit of ${limits.maxTimeoutMs} ms`,
-      );
-      return;
-    }
-    if (hopsOf(req) >= maxHops) {
-      endWithStatus(res, Code.Unavailable, "call passed too many proxies: routing loop suspected");
-      return;
-    }
-    const routers = watch.current().instances;
-    budget.call();
-    forwardCall({
-      res,
-      headers: req.headers,
-      pool,
-      startedAt,
-      deadlineAt: timeoutMs === undefined ? undefined : startedAt + timeoutMs,
-      extraHeaders: nextHopHeaders(req),
-      // Bidi streams (AgentLink) keep sending: replay only what fits before a router answers.
-      maxReplayBytes: 256 * 1024,
-      pick(tried) {
-        const chosen = balancer.pick(service, routers, tried);
-        return chosen ? addressOf(chosen) : noRouter();
-      },
-      // Routers retry backends themselves; here only failures that prove nothing ran.
-      mayRetry: (failure) =>
-        (failure.kind === "connect" || failure.kind === "refused") && budget.tryRetry(),
-      onAttemptStart: (address) => balancer.started(address),
-      onAttemptEnd(outcome) {
-        const transport = outcome.failure === "connect" || outcome.failure === "reset";
-        balancer.finished(service, outcome.address, transport ? "transport" : "ok");
-        if (transport) watch.refresh();
-      },
-    });
-  };
+  /** One call passed to a router, frame by frame. */
+  class RouterCall extends RelayedCall {
+    /** Request bytes that came before the registry first answered. */
+    private early: Buffer[] | undefined = [];
 
-  const rawHandler: RawRequestHandler = (req, res) => {
-    const path = req.headers[":path"] ?? "";
-    if (path.startsWith(healthPathPrefix)) return false;
-    const contentType = req.headers["content-type"] ?? "";
-    if (
-      !contentType.startsWith("application/grpc") ||
-      contentType.startsWith("application/grpc-web")
+    constructor(
+      down: H2Stream,
+      private readonly headers: HeaderList,
+      private readonly targets: RelayTargets,
+      startedAt: number,
     ) {
-      return false;
+      super(down, targets.pool, startedAt);
+      this.timesFirstMessage = false;
+      // Bidi streams (AgentLink) keep sending: replay only what fits before a router answers.
+      this.maxReplayBytes = 256 * 1024;
     }
-    if (auth !== undefined && authorizeRawRequest(auth, req, res) === undefined) return true;
-    if (!registryAnswered) {
-      // First call before the registry answered: wait for it rather than fail.
-      req.stream.pause();
-      void watch.ready().then(() => forward(req, res));
-      return true;
-    }
-    forward(req, res);
-    return true;
-  };
 
-  const server = await startGrpcServer({
+    start(): void {
+      const headers = this.headers;
+      if (auth !== undefined) {
+        const path = headerValue(headers, ":path") ?? "";
+        const decision = auth.check(path, headerValue(headers, "authorization"));
+        if (!decision.allowed) {
+          this.refuse(decision.code, decision.message);
+          return;
+        }
+      }
+      const rawTimeout = headerValue(headers, "grpc-timeout");
+      const timeoutMs = parseGrpcTimeout(rawTimeout);
+      if (timeoutMs !== undefined && Number.isNaN(timeoutMs)) {
+        this.refuse(Code.InvalidArgument, `malformed grpc-timeout "${String(rawTimeout)}"`);
+        return;
+      }
+      if (timeoutMs !== undefined && limits.maxTimeoutMs > 0 && timeoutMs > limits.maxTimeoutMs) {
+        this.refuse(
+          Code.InvalidArgument,
+          `deadline of ${timeoutMs} ms is longer than the limit of ${limits.maxTimeoutMs} ms`,
+        );
+        return;
+      }
+      if (hopsIn(headers) >= maxHops) {
+        this.refuse(Code.Unavailable, "call passed too many proxies: routing loop suspected");
+        return;
+      }
+      if (timeoutMs !== undefined) this.deadlineAt = this.startedAt + timeoutMs;
+      this.upstreamHeaders = nextHopHeaders(
+        headers,
+        this.targets.pool.scheme,
+        this.down.connection.peerAddress,
+      );
+      budget.call();
+      if (registryAnswered) {
+        this.go();
+        return;
+      }
+      // First call before the registry answered: wait for it rather than fail.
+      void watch.ready().then(() => this.go());
+    }
+
+    private go(): void {
+      const early = this.early;
+      this.early = undefined;
+      this.forward(early);
+    }
+
+    private refuse(code: number, message: string): void {
+      this.early = undefined;
+      this.fail(code, message);
+    }
+
+    protected override requestData(data: Buffer): void {
+      if (this.early !== undefined && !this.finished) this.early.push(data);
+      else this.down.consume(data.length);
+    }
+
+    protected override pick(tried: readonly string[]): string | ConnectError {
+      const chosen = balancer.pick(service, watch.current().instances, tried);
+      return chosen ? addressOf(chosen) : noRouter();
+    }
+
+    // Routers retry backends themselves; here only failures that prove nothing ran.
+    protected override mayRetry(failure: AttemptFailure): boolean {
+      return (failure.kind === "connect" || failure.kind === "refused") && budget.tryRetry();
+    }
+
+    protected override onAttemptStart(address: string): void {
+      balancer.started(address);
+    }
+
+    protected override onAttemptEnd(
+      address: string,
+      _code: number,
+      failure: AttemptFailureKind | undefined,
+    ): void {
+      const transport = failure === "connect" || failure === "reset";
+      balancer.finished(service, address, transport ? "transport" : "ok");
+      if (transport) watch.refresh();
+    }
+  }
+
+  const front = await startRelayFront({
     host: options.host ?? "127.0.0.1",
     port: options.port ?? 0,
-    routes: (router: ConnectRouter) => health.routes(router),
-    rawHandler,
     limits,
     ...(options.tls ? { tls: options.tls } : {}),
+    ...(options.routerTls ? { upstreamTls: options.routerTls } : {}),
+    internal: { routes: (router: ConnectRouter) => health.routes(router) },
+    take: (targets) => (stream, headers, startedAt) => {
+      const path = headerValue(headers, ":path") ?? "";
+      if (path.startsWith(healthPathPrefix)) return false;
+      const contentType = headerValue(headers, "content-type") ?? "";
+      if (
+        !contentType.startsWith("application/grpc") ||
+        contentType.startsWith("application/grpc-web")
+      ) {
+        return false;
+      }
+      new RouterCall(stream, headers, targets, startedAt).start();
+      return true;
+    },
     logger: log,
   });
+  const address = joinHostPort(options.host ?? "127.0.0.1", front.port);
   log.info("gRPC front door listening", {
-    address: server.address,
+    address,
     routers: service,
     serviceTokens: auth ? "checked" : "off",
   });
 
   let closing: Promise<void> | undefined;
   return {
-    address: server.address,
-    port: server.port,
+    address,
+    port: front.port,
     routers: () => watch.current().instances.map(addressOf),
     close(graceMs = limits.shutdownGraceMs) {
       closing ??= (async () => {
         health.setAll(ServingStatus.NOT_SERVING);
-        await server.close(graceMs);
+        await front.close(graceMs);
         watch.stop();
-        pool.close();
       })();
       return closing;
     },

@@ -1,9 +1,7 @@
 // A router: one gRPC server that forwards agent, tool and worker calls to healthy instances
 // found in the registry, answers listings, status and RouterAdmin itself, holds dial-in agent
 // links, registers itself as "grpc-router" and drains gracefully.
-import { mkdtempSync, rmSync } from "node:fs";
-import { hostname, tmpdir } from "node:os";
-import { join } from "node:path";
+import { hostname } from "node:os";
 import type { ConnectRouter } from "@connectrpc/connect";
 import { Code, ConnectError } from "@connectrpc/connect";
 import { AgentLink } from "../gen/agentplatform/v1/link_pb";
@@ -16,9 +14,7 @@ import { type JwtAuthConfig, loadJwtAuthenticator } from "../platform/auth/jwt-c
 import { addressOf, type BalancerKind, createBalancer } from "../platform/forwarding/balancer";
 import { createRetryBudget } from "../platform/forwarding/retry-budget";
 import { createUpstreamPool } from "../platform/forwarding/upstream-pool";
-import { type GrpcServer, startGrpcServer } from "../platform/grpc-server";
-import { createH2ClientPool } from "../platform/h2/client-pool";
-import { type H2Server, startH2Server } from "../platform/h2/server";
+import { type RelayFront, startRelayFront } from "../platform/h2/relay-front";
 import { createHealthStatusTable, ServingStatus } from "../platform/health";
 import { joinHostPort } from "../platform/listen";
 import type { Logger } from "../platform/log";
@@ -39,8 +35,8 @@ import { type CallForwarderDeps, createCallForwarder, Routing } from "./call-for
 import { createCatalogService } from "./catalog-service";
 import { createEndpointDirectory } from "./endpoint-directory";
 import { createRouterMetrics, type RouterMetrics } from "./metrics/router-metrics";
-import { createRelayDispatch } from "./relay-dispatch";
 import { kindOf, type ServiceKind, serviceNameFor } from "./routed-methods";
+import { createRoutedCallTaker } from "./routed-relay";
 
 /** What a dial-in link factory learns about the router that will hold its links. */
 export interface RouterSelf {
@@ -188,10 +184,6 @@ export async function startRouter(options: RouterOptions): Promise<Router> {
   };
   // Calls served by dial-in agents held here run in the internal server, on node:http2 streams.
   const forwarder = createCallForwarder(forwarding);
-  const relayPool = createH2ClientPool({
-    logger: log,
-    ...(options.upstreamTls ? { tls: options.upstreamTls } : {}),
-  });
 
   const cachedServices = (): CachedServiceView[] =>
     directory.watched().map((view) => ({
@@ -297,42 +289,22 @@ export async function startRouter(options: RouterOptions): Promise<Router> {
     linked?.routes(router);
   };
 
-  // The internal server answers everything but routed calls; only this process can reach it.
-  const socketDir = mkdtempSync(join(tmpdir(), "agentplatform-router-"));
-  let internal: GrpcServer;
-  try {
-    internal = await startGrpcServer({
-      socketPath: join(socketDir, "internal.sock"),
+  // Routed calls are relayed frame by frame; the rest goes to the Connect routes behind.
+  let front: RelayFront | undefined;
+  front = await startRelayFront({
+    host,
+    port: options.port ?? 0,
+    limits,
+    ...(options.tls ? { tls: options.tls } : {}),
+    ...(options.upstreamTls ? { upstreamTls: options.upstreamTls } : {}),
+    internal: {
       routes,
       streamHandler: forwarder,
       ...(auth ? { interceptors: [createJwtInterceptor(auth)] } : {}),
-      // Every caller's streams share the relay's few connections to it.
-      limits: { ...limits, maxConcurrentStreams: 65_535, idleTimeoutMs: 0, keepaliveTimeMs: 0 },
-      logger: log,
-    });
-  } catch (err) {
-    rmSync(socketDir, { recursive: true, force: true });
-    throw err;
-  }
-  let front: H2Server | undefined;
-  try {
-    front = await startH2Server({
-      host,
-      port: options.port ?? 0,
-      limits,
-      ...(options.tls ? { tls: options.tls } : {}),
-      onStream: createRelayDispatch(new Routing(forwarding), {
-        pool: relayPool,
-        internalAddress: internal.address,
-      }),
-      logger: log,
-    });
-  } catch (err) {
-    await internal.close(0);
-    relayPool.close();
-    rmSync(socketDir, { recursive: true, force: true });
-    throw err;
-  }
+    },
+    take: (targets) => createRoutedCallTaker(new Routing(forwarding), targets),
+    logger: log,
+  });
   const started = front;
   address = joinHostPort(advertised, started.port);
   routerId ||= `${routerServiceName}-${hostname()}-${started.port}`;
@@ -375,11 +347,8 @@ export async function startRouter(options: RouterOptions): Promise<Router> {
         shutdown.abort();
         await linked?.close();
         await started.close(graceMs);
-        await internal.close(Math.min(graceMs, 1000));
-        rmSync(socketDir, { recursive: true, force: true });
         directory.close();
         pool.close();
-        relayPool.close();
         metrics.close();
         log.info("stopped", { routerId });
       })();

@@ -125,7 +125,8 @@ export function createH2ClientPool(options: H2ClientPoolOptions): H2ClientPool {
     for (const [address, list] of pools) {
       for (const pooled of [...list]) {
         const connection = pooled.connection;
-        if (connection.activeStreams > 0) {
+        if (connection.activeStreams > 0 || connection.streamsOpened) {
+          connection.streamsOpened = false;
           pooled.idleSince = now;
         } else if (now - pooled.idleSince > idleConnectionMs) {
           remove(address, connection);
@@ -166,6 +167,7 @@ export function createH2ClientPool(options: H2ClientPoolOptions): H2ClientPool {
         if (
           !connection.closed &&
           connection.goawayReceived === undefined &&
+          connection.goawaySent === undefined &&
           (best === undefined || connection.activeStreams < best.activeStreams)
         ) {
           best = connection;

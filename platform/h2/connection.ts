@@ -200,6 +200,8 @@ export class H2Connection {
   endCode: number | undefined = undefined;
   /** Frames (any) arrived since the owner last cleared this; for idle and keepalive checks. */
   sawFrames = false;
+  /** A stream was opened since the owner last cleared this; for idle checks. */
+  streamsOpened = false;
   /** performance.now() of an unanswered PING, 0 when none is out. */
   pingSentAt = 0;
   readonly peer: PeerSettings = { ...defaultSettings, maxConcurrentStreams: assumedStreamLimit };
@@ -280,6 +282,7 @@ export class H2Connection {
   canOpen(): boolean {
     return (
       !this.closed &&
+      !this.failed &&
       this.goawayReceived === undefined &&
       this.goawaySent === undefined &&
       this.streams.size < this.peer.maxConcurrentStreams &&
@@ -293,6 +296,7 @@ export class H2Connection {
     this.nextStreamId += 2;
     const stream = new H2Stream(this, id, this.peer.initialWindowSize, this.initialWindowSize);
     stream.handler = handler;
+    this.streamsOpened = true;
     this.streams.set(id, stream);
     this.writeHeaders(stream, headers, endStream);
     return stream;
@@ -746,6 +750,7 @@ export class H2Connection {
     }
     const stream = new H2Stream(this, id, this.peer.initialWindowSize, this.initialWindowSize);
     this.streams.set(id, stream);
+    this.streamsOpened = true;
     if (endStream) stream.remoteEnded = true;
     this.options.onStream?.(stream, headers, endStream, size);
   }

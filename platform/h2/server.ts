@@ -97,17 +97,21 @@ export async function startH2Server(options: H2ServerOptions): Promise<H2Server>
   const sweep = setInterval(() => {
     const now = performance.now();
     for (const connection of connections) {
-      if (connection.activeStreams > 0) idleSince.set(connection, now);
-      else if (
+      if (connection.activeStreams > 0 || connection.streamsOpened) {
+        connection.streamsOpened = false;
+        idleSince.set(connection, now);
+      } else if (
         limits.idleTimeoutMs > 0 &&
+        connection.goawaySent === undefined &&
         now - (idleSince.get(connection) ?? now) > limits.idleTimeoutMs
       ) {
         connection.goaway();
         continue;
       }
-      if (limits.keepaliveTimeMs <= 0) continue;
       if (connection.pingSentAt !== 0) {
-        if (now - connection.pingSentAt > limits.keepaliveTimeoutMs) {
+        // Unanswered keepalive PING, or the PING after a GOAWAY: a peer that has gone quiet.
+        const timeoutMs = limits.keepaliveTimeoutMs > 0 ? limits.keepaliveTimeoutMs : 10_000;
+        if (now - connection.pingSentAt > timeoutMs) {
           log.debug("peer did not answer PING, dropping the connection", {
             peer: connection.peerAddress,
           });
@@ -115,6 +119,7 @@ export async function startH2Server(options: H2ServerOptions): Promise<H2Server>
         }
         continue;
       }
+      if (limits.keepaliveTimeMs <= 0) continue;
       if (connection.sawFrames) {
         connection.sawFrames = false;
         lastPingAt.set(connection, now);

@@ -1,65 +1,26 @@
-// The router's front: every request stream arrives here on our own HTTP/2 framing. A routed
-// gRPC call (agent, tool and worker methods) is read up to its target id and relayed frame by
-// frame to a healthy instance; everything else (health, reflection, listings, RouterAdmin,
-// dial-in links, calls served by a dial-in agent held here) is relayed unchanged to the
-// router's internal Connect server over a private local socket.
+// The router's hot path: a routed gRPC call (agent, tool and worker methods) is read up to its
+// target id and relayed frame by frame to a healthy instance. Everything else the router's
+// front leaves to its internal Connect server (platform/h2/relay-front.ts), and so are calls
+// for a dial-in agent linked here, since the link lives there.
 import { Code, ConnectError } from "@connectrpc/connect";
 import { type FirstMessage, FirstMessageReader } from "../platform/forwarding/first-message";
 import type { AttemptFailure, AttemptFailureKind } from "../platform/forwarding/forward-call";
 import { parseGrpcTimeout } from "../platform/forwarding/grpc-timeout";
-import { hopHeader } from "../platform/forwarding/hop-headers";
-import type { H2ClientPool } from "../platform/h2/client-pool";
 import type { H2Stream } from "../platform/h2/connection";
-import { ErrorCode } from "../platform/h2/frames";
-import { headerValue, trailersOnlyList } from "../platform/h2/header-list";
+import { headerValue } from "../platform/h2/header-list";
 import type { HeaderList } from "../platform/h2/hpack";
+import {
+  hopsIn,
+  nextHopHeaders,
+  type RelayTargets,
+  type StreamTaker,
+} from "../platform/h2/relay-front";
 import { RelayedCall } from "../platform/h2/relayed-call";
-import { maxRequestHeaderBytes } from "../platform/h2/server";
 import { type Routing, readTarget, verdictFor } from "./call-forwarder";
 import type { CallRecord } from "./metrics/call-recorder";
 import { type RoutedMethod, routedMethods } from "./routed-methods";
 
-export interface RelayTargets {
-  /** Connections to instances (and to the internal server). */
-  pool: H2ClientPool;
-  /** Where the internal Connect server listens ("unix:/path" or host:port). */
-  internalAddress: string;
-}
-
 const grpcContentTypes = new Set(["application/grpc", "application/grpc+proto"]);
-
-/** Request headers that describe one connection, or that the relay sets itself. */
-const dropRequestHeaders = new Set([
-  "connection",
-  "keep-alive",
-  "proxy-connection",
-  "transfer-encoding",
-  "upgrade",
-  "host",
-  "grpc-timeout",
-  hopHeader,
-  "x-forwarded-for",
-]);
-
-/** Passes a call unchanged to the internal server; it answers with its own status. */
-class InternalCall extends RelayedCall {
-  constructor(
-    down: H2Stream,
-    headers: HeaderList,
-    private readonly targets: RelayTargets,
-    startedAt: number,
-  ) {
-    super(down, targets.pool, startedAt);
-    this.upstreamHeaders = headers;
-    this.timesFirstMessage = false;
-  }
-  protected override pick(): string {
-    return this.targets.internalAddress;
-  }
-  protected override mayRetry(): boolean {
-    return false;
-  }
-}
 
 /** One routed call, from its first byte to its metrics record. */
 class RoutedCall extends RelayedCall implements CallRecord {
@@ -126,7 +87,7 @@ class RoutedCall extends RelayedCall implements CallRecord {
       }
       this.deadlineAt = this.startedAt + timeoutMs;
     }
-    const hops = hopsOf(headers);
+    const hops = hopsIn(headers);
     if (hops >= this.routing.maxHops) {
       this.refuse(Code.Unavailable, `call passed ${hops} proxies already: routing loop suspected`);
       return;
@@ -229,38 +190,12 @@ class RoutedCall extends RelayedCall implements CallRecord {
     this.reader = undefined;
     // The budget counts calls per second of wall-clock time; this spares a clock read.
     this.routing.deps.budget.call(performance.timeOrigin + this.startedAt);
-    this.upstreamHeaders = this.nextHopHeaders();
-    this.forward(reader.chunks);
-  }
-
-  /** The request's headers for an instance: pseudo-headers first, hop count and caller added. */
-  private nextHopHeaders(): HeaderList {
-    const headers = this.requestHeaders;
-    const out: HeaderList = [
-      ":method",
-      "POST",
-      ":scheme",
+    this.upstreamHeaders = nextHopHeaders(
+      this.requestHeaders,
       this.targets.pool.scheme,
-      ":path",
-      this.routed.path,
-      ":authority",
-      headerValue(headers, ":authority") ?? "",
-    ];
-    let forwardedFor: string | undefined;
-    for (let i = 0; i < headers.length; i += 2) {
-      const name = headers[i] as string;
-      if (name.charCodeAt(0) === 58 /* ":" */) continue;
-      if (name === "x-forwarded-for") forwardedFor = headers[i + 1];
-      if (dropRequestHeaders.has(name)) continue;
-      out.push(name, headers[i + 1] as string);
-    }
-    out.push(hopHeader, String(hopsOf(headers) + 1));
-    const peer = this.down.connection.peerAddress;
-    const before = forwardedFor === "" ? undefined : forwardedFor;
-    if (before !== undefined)
-      out.push("x-forwarded-for", peer === "" ? before : `${before}, ${peer}`);
-    else if (peer !== "") out.push("x-forwarded-for", peer);
-    return out;
+      this.down.connection.peerAddress,
+    );
+    this.forward(reader.chunks);
   }
 
   protected override pick(tried: readonly string[]): string | ConnectError {
@@ -307,54 +242,21 @@ class RoutedCall extends RelayedCall implements CallRecord {
   }
 }
 
-function hopsOf(headers: HeaderList): number {
-  const raw = headerValue(headers, hopHeader);
-  if (raw === undefined) return 0;
-  const hops = Number(raw);
-  return Number.isInteger(hops) && hops >= 0 ? hops : 0;
-}
-
-/** The router's handler for every request stream its front accepts. */
-export function createRelayDispatch(
-  routing: Routing,
-  targets: RelayTargets,
-): (stream: H2Stream, headers: HeaderList, endStream: boolean, headerBytes: number) => void {
+/** Takes the routed gRPC calls; the rest goes to the internal server. */
+export function createRoutedCallTaker(routing: Routing, targets: RelayTargets): StreamTaker {
   const log = routing.deps.logger;
-  return (stream, headers, _endStream, headerBytes) => {
-    const startedAt = performance.now();
-    if (headerBytes > maxRequestHeaderBytes) {
-      stream.sendHeaders(
-        trailersOnlyList(
-          Code.ResourceExhausted,
-          `request headers of ${headerBytes} bytes exceed the limit of ${maxRequestHeaderBytes}`,
-        ),
-        true,
-      );
-      if (!stream.remoteEnded) stream.reset(ErrorCode.NO_ERROR);
-      return;
-    }
-    const path = headerValue(headers, ":path") ?? "";
-    const routed = routedMethods.get(path);
+  return (stream, headers, startedAt) => {
+    const routed = routedMethods.get(headerValue(headers, ":path") ?? "");
+    if (routed === undefined) return false;
     const contentType = headerValue(headers, "content-type");
-    let call: RelayedCall;
-    if (routed !== undefined && contentType !== undefined && grpcContentTypes.has(contentType)) {
-      const routedCall = new RoutedCall(routing, targets, stream, headers, routed, startedAt);
-      call = routedCall;
-      try {
-        routedCall.start();
-        return;
-      } catch (err) {
-        log.error("forwarding failed", { err, method: path });
-      }
-    } else {
-      call = new InternalCall(stream, headers, targets, startedAt);
-      try {
-        call.forward();
-        return;
-      } catch (err) {
-        log.error("relay to the internal server failed", { err, method: path });
-      }
+    if (contentType === undefined || !grpcContentTypes.has(contentType)) return false;
+    const call = new RoutedCall(routing, targets, stream, headers, routed, startedAt);
+    try {
+      call.start();
+    } catch (err) {
+      log.error("forwarding failed", { err, method: routed.path });
+      if (!call.finished) call.fail(Code.Internal, "router failed to forward the call");
     }
-    if (!call.finished) call.fail(Code.Internal, "router failed to forward the call");
+    return true;
   };
 }
