@@ -16,7 +16,7 @@ import type { H2Stream } from "../platform/h2/connection";
 import { headerValue } from "../platform/h2/header-list";
 import type { HeaderList } from "../platform/h2/hpack";
 import {
-  hopsIn,
+  hopCount,
   nextHopHeaders,
   type RelayTargets,
   startRelayFront,
@@ -134,7 +134,7 @@ export async function startFrontDoor(options: FrontDoorOptions): Promise<FrontDo
         );
         return;
       }
-      if (hopsIn(headers) >= maxHops) {
+      if (hopCount(headers) >= maxHops) {
         this.refuse(Code.Unavailable, "call passed too many proxies: routing loop suspected");
         return;
       }

@@ -10,7 +10,7 @@ import type { H2Stream } from "../platform/h2/connection";
 import { headerValue } from "../platform/h2/header-list";
 import type { HeaderList } from "../platform/h2/hpack";
 import {
-  hopsIn,
+  hopCount,
   nextHopHeaders,
   type RelayTargets,
   type StreamTaker,
@@ -87,7 +87,7 @@ class RoutedCall extends RelayedCall implements CallRecord {
       }
       this.deadlineAt = this.startedAt + timeoutMs;
     }
-    const hops = hopsIn(headers);
+    const hops = hopCount(headers);
     if (hops >= this.routing.maxHops) {
       this.refuse(Code.Unavailable, `call passed ${hops} proxies already: routing loop suspected`);
       return;

@@ -3,9 +3,7 @@
 // Missing or invalid token -> UNAUTHENTICATED; valid token without the grant -> PERMISSION_DENIED.
 
 import type { KeyObject } from "node:crypto";
-import type { Http2ServerResponse, IncomingHttpHeaders } from "node:http2";
 import { Code, ConnectError, createContextKey, type Interceptor } from "@connectrpc/connect";
-import { stopUpload } from "../forwarding/grpc-status";
 import { type MethodRule, matchesAny, missingGrant, mostSpecific } from "./jwt-policy";
 import { type JwtClaims, JwtError, verifyJwt } from "./jwt-token";
 
@@ -206,77 +204,6 @@ export function createJwtInterceptor(auth: JwtAuthenticator): Interceptor {
     req.contextValues.set(jwtClaimsKey, decision.claims);
     return next(req);
   };
-}
-
-/** For raw HTTP/2 handlers (the router's pass-through): the decision for one incoming request. */
-export function checkRawRequest(
-  auth: JwtAuthenticator,
-  req: { url: string; headers: IncomingHttpHeaders },
-): AuthDecision {
-  const path = req.url.split("?", 1)[0] ?? "";
-  const header = req.headers.authorization;
-  return auth.check(path, Array.isArray(header) ? header[0] : header);
-}
-
-/**
- * For raw HTTP/2 handlers: checks the request and, when it is refused, answers it (see
- * writeAuthDenial). Returns true when the call may go on, with the caller's claims.
- */
-export function authorizeRawRequest(
-  auth: JwtAuthenticator,
-  req: { url: string; headers: IncomingHttpHeaders },
-  res: Http2ServerResponse,
-): Extract<AuthDecision, { allowed: true }> | undefined {
-  const decision = checkRawRequest(auth, req);
-  if (decision.allowed) return decision;
-  writeAuthDenial(req, res, decision);
-  return undefined;
-}
-
-/** grpc-message is percent-encoded: printable ASCII except "%" goes as is. */
-export function encodeGrpcMessage(message: string): string {
-  return [...Buffer.from(message, "utf8")]
-    .map((b) =>
-      b >= 0x20 && b <= 0x7e && b !== 0x25
-        ? String.fromCharCode(b)
-        : `%${b.toString(16).toUpperCase().padStart(2, "0")}`,
-    )
-    .join("");
-}
-
-const connectCodeNames: Record<Code.Unauthenticated | Code.PermissionDenied, [string, number]> = {
-  [Code.Unauthenticated]: ["unauthenticated", 401],
-  [Code.PermissionDenied]: ["permission_denied", 403],
-};
-
-/**
- * Answers a refused raw request. gRPC and gRPC-Web get a Trailers-Only response (status in the
- * headers), which every client and proxy reads; other protocols get a Connect unary error.
- */
-export function writeAuthDenial(
-  req: { headers: IncomingHttpHeaders },
-  res: Http2ServerResponse,
-  decision: AuthDenial,
-): void {
-  const contentType = String(req.headers["content-type"] ?? "");
-  if (contentType.startsWith("application/grpc")) {
-    // One HEADERS frame with END_STREAM: clients read grpc-status only from a frame that ends the stream.
-    res.stream.respond(
-      {
-        ":status": 200,
-        "content-type": contentType.split(";", 1)[0] ?? "application/grpc",
-        "grpc-status": String(decision.code),
-        "grpc-message": encodeGrpcMessage(decision.message),
-      },
-      { endStream: true },
-    );
-    // A caller still uploading is told to stop once the answer is out.
-    stopUpload(res.stream);
-    return;
-  }
-  const [code, status] = connectCodeNames[decision.code];
-  res.writeHead(status, { "content-type": "application/json" });
-  res.end(JSON.stringify({ code, message: decision.message }));
 }
 
 /** Client side: sends a bearer token on every call (the token may be refreshed by the getter). */

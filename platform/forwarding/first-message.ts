@@ -1,6 +1,5 @@
 // Buffers the first length-prefixed gRPC message of a request (and nothing more than the chunks
 // that carry it), so a proxy can read a routing field and then pass every byte on unchanged.
-import type { Http2Stream } from "node:http2";
 import { Code, ConnectError } from "@connectrpc/connect";
 
 export interface FirstMessage {
@@ -62,46 +61,4 @@ export class FirstMessageReader {
       Code.InvalidArgument,
     );
   }
-}
-
-/**
- * Reads until the first message is complete, then pauses the stream. Rejects as
- * FirstMessageReader does, with INVALID_ARGUMENT when the request ends before one whole
- * message, and with CANCELLED when the caller goes away.
- */
-export function readFirstMessage(stream: Http2Stream, maxBytes: number): Promise<FirstMessage> {
-  return new Promise<FirstMessage>((resolve, reject) => {
-    const reader = new FirstMessageReader(maxBytes);
-    const cleanup = () => {
-      stream.pause();
-      stream.off("data", onData);
-      stream.off("end", onEnd);
-      stream.off("close", onClose);
-    };
-    const onData = (chunk: Buffer) => {
-      let message: FirstMessage | undefined;
-      try {
-        message = reader.push(chunk);
-      } catch (err) {
-        cleanup();
-        reject(err);
-        return;
-      }
-      if (message === undefined) return;
-      cleanup();
-      resolve(message);
-    };
-    const onEnd = () => {
-      cleanup();
-      reject(reader.endedEarly());
-    };
-    const onClose = () => {
-      cleanup();
-      reject(new ConnectError("caller went away", Code.Canceled));
-    };
-    stream.on("data", onData);
-    stream.once("end", onEnd);
-    stream.once("close", onClose);
-    stream.resume();
-  });
 }

@@ -1,7 +1,6 @@
 // Headers a proxy adds to what it forwards: a hop count (so a routing loop ends with an error
 // instead of running until something overflows) and x-forwarded-for (who called).
 import type {
-  Http2ServerRequest,
   Http2Session,
   IncomingHttpHeaders,
   OutgoingHttpHeaders,
@@ -16,10 +15,6 @@ export function hopsIn(headers: IncomingHttpHeaders): number {
   if (raw === undefined) return 0;
   const hops = Number(raw);
   return Number.isInteger(hops) && hops >= 0 ? hops : 0;
-}
-
-export function hopsOf(req: Http2ServerRequest): number {
-  return hopsIn(req.headers);
 }
 
 // The peer address of a session, read once: every read goes through the session's socket proxy.
@@ -49,10 +44,4 @@ export function addHopHeaders(
   const peer = peerAddress(stream);
   if (before !== undefined) out["x-forwarded-for"] = peer === "" ? before : `${before}, ${peer}`;
   else if (peer !== "") out["x-forwarded-for"] = peer;
-}
-
-export function nextHopHeaders(req: Http2ServerRequest): OutgoingHttpHeaders {
-  const out: OutgoingHttpHeaders = {};
-  addHopHeaders(out, req.headers, req.stream);
-  return out;
 }

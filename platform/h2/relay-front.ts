@@ -87,7 +87,7 @@ const dropRequestHeaders = new Set([
 ]);
 
 /** Proxies a call passed through before this one, from its headers. */
-export function hopsIn(headers: HeaderList): number {
+export function hopCount(headers: HeaderList): number {
   const raw = headerValue(headers, hopHeader);
   if (raw === undefined) return 0;
   const hops = Number(raw);
@@ -117,7 +117,7 @@ export function nextHopHeaders(headers: HeaderList, scheme: string, peer: string
     if (dropRequestHeaders.has(name)) continue;
     out.push(name, headers[i + 1] as string);
   }
-  out.push(hopHeader, String(hopsIn(headers) + 1));
+  out.push(hopHeader, String(hopCount(headers) + 1));
   const before = forwardedFor === "" ? undefined : forwardedFor;
   if (before !== undefined)
     out.push("x-forwarded-for", peer === "" ? before : `${before}, ${peer}`);
