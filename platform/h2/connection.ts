@@ -327,6 +327,21 @@ export class H2Connection {
     this.ping(performance.now(), goawayPing);
   }
 
+  /**
+   * Resets every open stream with `code` (so the peer's calls end with an error it can act on,
+   * rather than with the connection) and closes the connection once that is written.
+   */
+  abort(code: number): void {
+    if (this.closed) return;
+    this.endCode = code;
+    for (const stream of [...this.streams.values()]) {
+      this.writeReset(stream.id, code);
+      this.closeStream(stream);
+      stream.handler?.onAbort(stream, code, "connection");
+    }
+    this.endSoon();
+  }
+
   /** Ends the connection at once: every open stream is aborted. */
   destroy(code: number = ErrorCode.CANCEL): void {
     if (this.closed) return;

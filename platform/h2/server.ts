@@ -153,8 +153,12 @@ export async function startH2Server(options: H2ServerOptions): Promise<H2Server>
           if (connections.size > 0 && performance.now() - started < graceMs) return;
           clearInterval(wait);
           clearInterval(sweep);
-          for (const connection of connections) connection.destroy();
-          resolve();
+          // Calls still open are reset (CANCEL) one by one, then the connections go.
+          for (const connection of connections) connection.abort(ErrorCode.CANCEL);
+          setTimeout(() => {
+            for (const connection of connections) connection.destroy();
+            resolve();
+          }, 50);
         }, 25);
       });
       return closed;
