@@ -1,10 +1,11 @@
-// The router's hot path: reads the target id from the first request message, resolves it to a
-// healthy instance and passes the call through (or hands it to a dial-in agent linked here).
+// Routed calls on node:http2 streams, inside the router's internal Connect server: reads the
+// target id from the first request message and hands the call to a dial-in agent linked here
+// (or, if the link went away meanwhile, forwards it to a healthy instance). The hot path for
+// every other routed call is the frame relay in ./routed-relay.ts, which shares `Routing` and
+// `readTarget` from here.
 //
 // It works on the bare HTTP/2 stream (no compatibility request/response objects), and one
-// RoutedCall object carries a call from its first byte to its metrics record: reading the first
-// message, routing and forwarding share the same stream listeners, and the call is its own
-// CallRecord, so a forwarded call allocates little beyond what node:http2 itself needs.
+// RoutedCall object carries a call from its first byte to its metrics record.
 import type { IncomingHttpHeaders, ServerHttp2Stream } from "node:http2";
 import { gunzipSync } from "node:zlib";
 import { Code, ConnectError } from "@connectrpc/connect";
