@@ -9,7 +9,6 @@ import { AgentLink } from "../gen/agentplatform/v1/link_pb";
 import { healthCheckMethods } from "../platform/auth/jwt";
 import { type JwtAuthConfig, loadJwtAuthenticator } from "../platform/auth/jwt-config";
 import { addressOf, createBalancer } from "../platform/forwarding/balancer";
-import type { AttemptFailure, AttemptFailureKind } from "../platform/forwarding/forward-call";
 import { parseGrpcTimeout } from "../platform/forwarding/grpc-timeout";
 import { createRetryBudget } from "../platform/forwarding/retry-budget";
 import type { H2Stream } from "../platform/h2/connection";
@@ -21,7 +20,11 @@ import {
   type RelayTargets,
   startRelayFront,
 } from "../platform/h2/relay-front";
-import { RelayedCall } from "../platform/h2/relayed-call";
+import {
+  type AttemptFailure,
+  type AttemptFailureKind,
+  RelayedCall,
+} from "../platform/h2/relayed-call";
 import { createHealthStatusTable, ServingStatus } from "../platform/health";
 import { joinHostPort } from "../platform/listen";
 import type { Logger } from "../platform/log";

@@ -4,7 +4,6 @@
 // for a dial-in agent linked here, since the link lives there.
 import { Code, ConnectError } from "@connectrpc/connect";
 import { type FirstMessage, FirstMessageReader } from "../platform/forwarding/first-message";
-import type { AttemptFailure, AttemptFailureKind } from "../platform/forwarding/forward-call";
 import { parseGrpcTimeout } from "../platform/forwarding/grpc-timeout";
 import type { H2Stream } from "../platform/h2/connection";
 import { headerValue } from "../platform/h2/header-list";
@@ -15,12 +14,14 @@ import {
   type RelayTargets,
   type StreamTaker,
 } from "../platform/h2/relay-front";
-import { RelayedCall } from "../platform/h2/relayed-call";
-import { type Routing, readTarget, verdictFor } from "./call-forwarder";
+import {
+  type AttemptFailure,
+  type AttemptFailureKind,
+  RelayedCall,
+} from "../platform/h2/relayed-call";
 import type { CallRecord } from "./metrics/call-recorder";
 import { type RoutedMethod, routedMethods } from "./routed-methods";
-
-const grpcContentTypes = new Set(["application/grpc", "application/grpc+proto"]);
+import { grpcContentTypes, type Routing, readTarget, verdictFor } from "./routing";
 
 /** One routed call, from its first byte to its metrics record. */
 class RoutedCall extends RelayedCall implements CallRecord {

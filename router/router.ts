@@ -13,7 +13,6 @@ import { createJwtInterceptor, healthCheckMethods } from "../platform/auth/jwt";
 import { type JwtAuthConfig, loadJwtAuthenticator } from "../platform/auth/jwt-config";
 import { addressOf, type BalancerKind, createBalancer } from "../platform/forwarding/balancer";
 import { createRetryBudget } from "../platform/forwarding/retry-budget";
-import { createUpstreamPool } from "../platform/forwarding/upstream-pool";
 import { type RelayFront, startRelayFront } from "../platform/h2/relay-front";
 import { createHealthStatusTable, ServingStatus } from "../platform/health";
 import { joinHostPort } from "../platform/listen";
@@ -31,12 +30,13 @@ import {
   type ResolveAnswer,
 } from "./admin-service";
 import type { LinkedAgents } from "./agent-link/linked-agents";
-import { type CallForwarderDeps, createCallForwarder, Routing } from "./call-forwarder";
 import { createCatalogService } from "./catalog-service";
 import { createEndpointDirectory } from "./endpoint-directory";
+import { createLinkedStreamHandler } from "./linked-stream-handler";
 import { createRouterMetrics, type RouterMetrics } from "./metrics/router-metrics";
 import { kindOf, type ServiceKind, serviceNameFor } from "./routed-methods";
 import { createRoutedCallTaker } from "./routed-relay";
+import { Routing, type RoutingDeps } from "./routing";
 
 /** What a dial-in link factory learns about the router that will hold its links. */
 export interface RouterSelf {
@@ -148,10 +148,7 @@ export async function startRouter(options: RouterOptions): Promise<Router> {
       metrics.readmitted(service, backend);
     },
   });
-  const pool = createUpstreamPool({
-    logger: log,
-    ...(options.upstreamTls ? { tls: options.upstreamTls } : {}),
-  });
+
   const health = createHealthStatusTable(servedServices);
 
   const self: RouterSelf = {
@@ -166,10 +163,9 @@ export async function startRouter(options: RouterOptions): Promise<Router> {
     typeof options.linkedAgents === "function" ? options.linkedAgents(self) : options.linkedAgents;
   const linkCount = () => linked?.linkCount() ?? 0;
 
-  const forwarding: CallForwarderDeps = {
+  const routing = new Routing({
     directory,
     balancer,
-    pool,
     budget: createRetryBudget(),
     get routerId() {
       return routerId;
@@ -181,9 +177,7 @@ export async function startRouter(options: RouterOptions): Promise<Router> {
     maxTimeoutMs: limits.maxTimeoutMs,
     ...(auth ? { auth } : {}),
     logger: log,
-  };
-  // Calls served by dial-in agents held here run in the internal server, on node:http2 streams.
-  const forwarder = createCallForwarder(forwarding);
+  } satisfies RoutingDeps);
 
   const cachedServices = (): CachedServiceView[] =>
     directory.watched().map((view) => ({
@@ -299,10 +293,10 @@ export async function startRouter(options: RouterOptions): Promise<Router> {
     ...(options.upstreamTls ? { upstreamTls: options.upstreamTls } : {}),
     internal: {
       routes,
-      streamHandler: forwarder,
+      ...(linked ? { streamHandler: createLinkedStreamHandler(routing, linked) } : {}),
       ...(auth ? { interceptors: [createJwtInterceptor(auth)] } : {}),
     },
-    take: (targets) => createRoutedCallTaker(new Routing(forwarding), targets),
+    take: (targets) => createRoutedCallTaker(routing, targets),
     logger: log,
   });
   const started = front;
@@ -348,7 +342,6 @@ export async function startRouter(options: RouterOptions): Promise<Router> {
         await linked?.close();
         await started.close(graceMs);
         directory.close();
-        pool.close();
         metrics.close();
         log.info("stopped", { routerId });
       })();

@@ -25,14 +25,14 @@ export function decodeGrpcMessage(value: string): string {
   }
 }
 
-export function statusTrailers(code: number, message: string): OutgoingHttpHeaders {
+function statusTrailers(code: number, message: string): OutgoingHttpHeaders {
   return message === ""
     ? { "grpc-status": String(code) }
     : { "grpc-status": String(code), "grpc-message": encodeGrpcMessage(message) };
 }
 
 /** A complete Trailers-Only response: HTTP 200, content-type, grpc-status and grpc-message. */
-export function trailersOnlyHeaders(code: number, message: string): OutgoingHttpHeaders {
+function trailersOnlyHeaders(code: number, message: string): OutgoingHttpHeaders {
   return {
     ":status": 200,
     "content-type": "application/grpc",

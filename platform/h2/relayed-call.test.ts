@@ -6,14 +6,13 @@ import http2 from "node:http2";
 import net, { type AddressInfo } from "node:net";
 import { Code, ConnectError } from "@connectrpc/connect";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import type { AttemptFailure } from "../forwarding/forward-call";
 import { parseGrpcTimeout } from "../forwarding/grpc-timeout";
 import { createLogger } from "../log";
 import { defaultServerLimits } from "../server-limits";
 import { createH2ClientPool, type H2ClientPool } from "./client-pool";
 import type { H2Stream } from "./connection";
 import type { HeaderList } from "./hpack";
-import { RelayedCall } from "./relayed-call";
+import { type AttemptFailure, RelayedCall } from "./relayed-call";
 import { type H2Server, startH2Server } from "./server";
 
 const logger = createLogger("relay-test", { level: "error" });

@@ -2,11 +2,8 @@
 // own framing: request headers (deadline reduced by the time spent), request data with flow
 // control tied end to end, response headers, data and trailers back. The upstream stream is
 // reset when the caller goes away or the deadline passes, and another upstream is tried when a
-// failure proves (or the subclass says) that retrying is safe. The same rules as ForwardedCall
-// in ../forwarding/forward-call.ts, which does this over node:http2 streams.
+// failure proves (or the subclass says) that retrying is safe.
 import { Code, ConnectError } from "@connectrpc/connect";
-import type { AttemptFailure, AttemptFailureKind } from "../forwarding/forward-call";
-import { codeForHttpStatus } from "../forwarding/forward-call";
 import { GrpcMessageCounter } from "../forwarding/grpc-message-counter";
 import { decodeGrpcMessage } from "../forwarding/grpc-status";
 import { formatGrpcTimeout } from "../forwarding/grpc-timeout";
@@ -15,6 +12,42 @@ import type { H2Stream, H2StreamHandler, StreamAbortReason } from "./connection"
 import { ErrorCode, errorCodeName } from "./frames";
 import { headerValue, statusTrailerList, trailersOnlyList } from "./header-list";
 import type { HeaderList } from "./hpack";
+
+/**
+ * Why an attempt failed before any response byte reached the caller:
+ * - connect: the upstream could not be reached; nothing was sent.
+ * - refused: the upstream refused the stream (REFUSED_STREAM, or GOAWAY before it); nothing ran.
+ * - unavailable: the upstream answered UNAVAILABLE without any response message.
+ * - reset: the stream broke after the request was sent; the call may have run.
+ */
+export type AttemptFailureKind = "connect" | "refused" | "unavailable" | "reset";
+
+export interface AttemptFailure {
+  kind: AttemptFailureKind;
+  address: string;
+  message: string;
+}
+
+/** HTTP status → gRPC code for upstreams that answer without gRPC (the gRPC spec's table). */
+export function codeForHttpStatus(status: number): Code {
+  switch (status) {
+    case 400:
+      return Code.Internal;
+    case 401:
+      return Code.Unauthenticated;
+    case 403:
+      return Code.PermissionDenied;
+    case 404:
+      return Code.Unimplemented;
+    case 429:
+    case 502:
+    case 503:
+    case 504:
+      return Code.Unavailable;
+    default:
+      return Code.Unknown;
+  }
+}
 
 const dropResponseHeaders = new Set(["connection", "keep-alive", "transfer-encoding", "date"]);
 const noAddresses: readonly string[] = [];
