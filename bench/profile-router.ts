@@ -2,15 +2,18 @@
 // direct and next to the least a node:http2 hop can cost (bench/passthrough-floor-process.ts),
 // over a fixed number of calls, so the numbers hold up on a busy machine:
 //   npx tsx bench/profile-router.ts [--calls=20000] [--rounds=3] [--backend=tiny|echo]
-//                                   [--grpc-timeout=5S] [--cpu-prof=DIR]
+//                                   [--grpc-timeout=5S] [--token] [--cpu-prof=DIR]
 // CPU comes from /proc (user + system of the router process) over exactly --calls calls.
 // --backend=tiny (default) answers from a raw HTTP/2 server that costs little, so the router is
 // what is measured; --backend=echo uses the real echo agent. --grpc-timeout sends that deadline
-// with every call. --cpu-prof writes a V8 CPU profile of the router to DIR when it exits.
+// with every call. --token turns service-token checks on in the router (JWT_SECRET) and sends a
+// valid bearer token with every call. --cpu-prof writes a V8 CPU profile of the router to DIR when it exits.
 import { execFile } from "node:child_process";
+import { randomBytes } from "node:crypto";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
+import { signJwt } from "../platform/auth/jwt-token";
 import { createLogger } from "../platform/log";
 import { startEmbeddedRegistry } from "../registry/embedded/embedded-registry";
 import { type Child, cpuMicros, findCommand, startNodeChild } from "./child-process";
@@ -23,6 +26,7 @@ interface ProfileOptions {
   rounds: number;
   backend: "tiny" | "echo";
   grpcTimeout: string | undefined;
+  token: boolean;
   cpuProfDir: string | undefined;
 }
 
@@ -33,7 +37,7 @@ function parseOptions(argv: readonly string[]): ProfileOptions {
   const value = (name: string) =>
     argv.find((a) => a.startsWith(`--${name}=`))?.slice(name.length + 3);
   for (const arg of argv) {
-    if (!/^--(calls|rounds|backend|grpc-timeout|cpu-prof)=/.test(arg)) {
+    if (arg !== "--token" && !/^--(calls|rounds|backend|grpc-timeout|cpu-prof)=/.test(arg)) {
       throw new Error(`unknown option ${arg}`);
     }
   }
@@ -51,18 +55,23 @@ function parseOptions(argv: readonly string[]): ProfileOptions {
   if (grpcTimeout !== undefined && !/^\d{1,8}[HMSmun]$/.test(grpcTimeout)) {
     throw new Error("--grpc-timeout is a gRPC timeout such as 5S or 500m");
   }
-  return { calls, rounds, backend, grpcTimeout, cpuProfDir: value("cpu-prof") };
+  return {
+    calls,
+    rounds,
+    backend,
+    grpcTimeout,
+    token: argv.includes("--token"),
+    cpuProfDir: value("cpu-prof"),
+  };
 }
 
 /** h2load over a fixed number of requests (-n), bounded in time. */
 function h2loadCalls(
   url: string,
   load: { connections: number; streams: number; calls: number },
-  files: { bodyFile: string; logFile: string; grpcTimeout: string | undefined },
+  files: { bodyFile: string; logFile: string; headers: readonly string[] },
 ): Promise<LoadResult> {
-  const headers = files.grpcTimeout
-    ? [...grpcRequestHeaders, `grpc-timeout: ${files.grpcTimeout}`]
-    : grpcRequestHeaders;
+  const headers = [...grpcRequestHeaders, ...files.headers];
   const args = [
     `--requests=${load.calls}`,
     `--clients=${load.connections}`,
@@ -96,10 +105,18 @@ async function main(): Promise<void> {
   const options = parseOptions(process.argv.slice(2));
   if (findCommand("h2load") === undefined) throw new Error("h2load is not installed");
   const dir = mkdtempSync(join(tmpdir(), "agent-platform-profile-"));
+  const secret = randomBytes(32).toString("hex");
+  const extraHeaders: string[] = [];
+  if (options.grpcTimeout) extraHeaders.push(`grpc-timeout: ${options.grpcTimeout}`);
+  if (options.token) {
+    const exp = Math.floor(Date.now() / 1000) + 3600;
+    const token = signJwt({ sub: "bench", exp }, { alg: "HS256", secret });
+    extraHeaders.push(`authorization: Bearer ${token}`);
+  }
   const files = {
     bodyFile: join(dir, "task-request.bin"),
     logFile: join(dir, "h2load.log"),
-    grpcTimeout: options.grpcTimeout,
+    headers: extraHeaders,
   };
   writeTaskRequestFrame(files.bodyFile);
   const registry = await startEmbeddedRegistry({
@@ -114,6 +131,7 @@ async function main(): Promise<void> {
     const backend = await startNodeChild("backend", entry(backendEntry), env);
     children.push(backend.child);
     const routerEnv: Record<string, string> = { ...env };
+    if (options.token) routerEnv.JWT_SECRET = secret;
     if (options.cpuProfDir) {
       routerEnv.BENCH_NODE_ARGS = `--cpu-prof --cpu-prof-dir=${options.cpuProfDir}`;
     }
@@ -141,7 +159,7 @@ async function main(): Promise<void> {
         .join(" ")}`,
     );
     say(
-      `backend ${options.backend}, ${options.calls} calls per 4x10 run, ${options.rounds} round(s); "floor" is bench/passthrough-floor-process.ts`,
+      `backend ${options.backend}, ${options.calls} calls per 4x10 run, ${options.rounds} round(s)${options.token ? ", service tokens checked by the router" : ""}; "floor" is bench/passthrough-floor-process.ts`,
     );
     const url = (address: string) => `http://${address}${executeTaskPath}`;
     // Warm the JIT and pooled sessions before anything counts.

@@ -25,6 +25,7 @@ import {
 } from "./frames";
 import type { HeaderList } from "./hpack";
 import { startH2Server } from "./server";
+import { readNodeAnswer } from "./test-support/node-answer";
 
 const logger = createLogger("h2-test", { level: "error" });
 
@@ -118,33 +119,6 @@ afterEach(() => {
   received = [];
   receivedBytes = 0;
 });
-
-interface NodeAnswer {
-  headers: http2.IncomingHttpHeaders;
-  body: Buffer;
-  trailers: http2.IncomingHttpHeaders;
-  rstCode: number | undefined;
-}
-
-/** Reads a node:http2 client stream to its end (or reset). */
-function readAnswer(request: http2.ClientHttp2Stream): Promise<NodeAnswer> {
-  return new Promise((resolve) => {
-    let headers: http2.IncomingHttpHeaders = {};
-    let trailers: http2.IncomingHttpHeaders = {};
-    const chunks: Buffer[] = [];
-    request.on("response", (h) => {
-      headers = h;
-    });
-    request.on("trailers", (t) => {
-      trailers = t;
-    });
-    request.on("data", (chunk: Buffer) => chunks.push(chunk));
-    request.on("error", () => {});
-    request.on("close", () =>
-      resolve({ headers, body: Buffer.concat(chunks), trailers, rstCode: request.rstCode }),
-    );
-  });
-}
 
 function post(
   session: http2.ClientHttp2Session,
@@ -327,7 +301,7 @@ describe("server role, node:http2 client", () => {
     for (let i = 0; i < 40; i++)
       metadata[`x-meta-${i}`] = `value-${i}-${randomBytes(4).toString("hex")}`;
     const request = post(session, metadata);
-    const answer = readAnswer(request);
+    const answer = readNodeAnswer(request);
     request.end(Buffer.from("hello over h2"));
     const { headers, body, trailers } = await answer;
 
@@ -368,7 +342,7 @@ describe("server role, node:http2 client", () => {
         // A new name now and then, so entries are added and evicted as the calls go on.
         [`x-field-${i % 7}`]: `field-value-${i}`,
       });
-      const answer = readAnswer(request);
+      const answer = readNodeAnswer(request);
       request.end(Buffer.from(`body ${i}`));
       const { headers, body, trailers } = await answer;
       expect(headers["echo-x-request-id"]).toBe(`request-${i}`);
@@ -391,7 +365,7 @@ describe("server role, node:http2 client", () => {
     // Random base64 does not compress: each value needs more than one 16 KiB frame on its own.
     const big = randomBytes(15_000).toString("base64");
     const request = post(session, { "x-big": big, "x-after": "still here" });
-    const answer = readAnswer(request);
+    const answer = readNodeAnswer(request);
     request.end(Buffer.from("small body"));
     const { headers, body, trailers } = await answer;
     const got = received[0] ?? [];
@@ -408,7 +382,7 @@ describe("server role, node:http2 client", () => {
     const session = connectNode(server, { settings: { initialWindowSize: 65_535 } });
     const upload = randomBytes(8 * 1024 * 1024);
     const request = post(session);
-    const answer = readAnswer(request);
+    const answer = readNodeAnswer(request);
     request.end(upload);
     const { body, trailers } = await answer;
     expect(body.length).toBe(upload.length);
@@ -430,7 +404,7 @@ describe("server role, node:http2 client", () => {
     const whileNotReading = receivedBytes;
     expect(whileNotReading).toBeLessThan(1.5 * 1024 * 1024);
 
-    const answer = readAnswer(request);
+    const answer = readNodeAnswer(request);
     const { body } = await answer;
     expect(sha256(body)).toBe(sha256(upload));
     expect(receivedBytes).toBe(upload.length);
@@ -441,7 +415,7 @@ describe("server role, node:http2 client", () => {
     const session = connectNode(server);
     // Opened before the server's SETTINGS can arrive, so the client does not hold the third back.
     const requests = [post(session), post(session), post(session)];
-    const answers = requests.map(readAnswer);
+    const answers = requests.map((r) => readNodeAnswer(r));
     const third = await answers[2];
     expect(third?.rstCode).toBe(ErrorCode.REFUSED_STREAM);
     expect(third?.headers[":status"]).toBeUndefined();
@@ -501,7 +475,7 @@ describe("server drain", () => {
       session.once("goaway", (code: number, lastStreamId: number) => resolve([code, lastStreamId])),
     );
     const request = post(session);
-    const answer = readAnswer(request);
+    const answer = readNodeAnswer(request);
     request.write(Buffer.from("never ended"));
     await until(() => server.activeStreams() === 1, "the stream to open");
 
@@ -630,7 +604,7 @@ describe("server keepalive and idle sweeps", () => {
     let completed = 0;
     while (performance.now() - started < 3500 && !session.closed) {
       const request = post(session);
-      const answer = readAnswer(request);
+      const answer = readNodeAnswer(request);
       request.end(Buffer.from("tick"));
       const { trailers } = await answer;
       if (trailers["grpc-status"] === "0") completed++;
@@ -651,7 +625,7 @@ describe("server keepalive and idle sweeps", () => {
       busyGoaway = true;
     });
     const request = post(session);
-    const answer = readAnswer(request);
+    const answer = readNodeAnswer(request);
     request.write(Buffer.from("still working"));
 
     const started = performance.now();

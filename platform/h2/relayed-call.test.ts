@@ -14,6 +14,7 @@ import type { H2Stream } from "./connection";
 import type { HeaderList } from "./hpack";
 import { type AttemptFailure, RelayedCall } from "./relayed-call";
 import { type H2Server, startH2Server } from "./server";
+import { readNodeAnswer } from "./test-support/node-answer";
 
 const logger = createLogger("relay-test", { level: "error" });
 const sha256 = (data: Buffer) => createHash("sha256").update(data).digest("hex");
@@ -242,16 +243,6 @@ function connectCaller(): http2.ClientHttp2Session {
   return session;
 }
 
-interface Answer {
-  headers: http2.IncomingHttpHeaders;
-  body: Buffer;
-  trailers: http2.IncomingHttpHeaders;
-  /** grpc-status from the trailers, or from a Trailers-Only response's headers. */
-  status: string | undefined;
-  message: string | undefined;
-  rstCode: number | undefined;
-}
-
 function call(
   session: http2.ClientHttp2Session,
   headers: http2.OutgoingHttpHeaders = {},
@@ -262,34 +253,6 @@ function call(
     "content-type": "application/grpc",
     te: "trailers",
     ...headers,
-  });
-}
-
-function answerOf(request: http2.ClientHttp2Stream, read = true): Promise<Answer> {
-  return new Promise((resolve) => {
-    let headers: http2.IncomingHttpHeaders = {};
-    let trailers: http2.IncomingHttpHeaders = {};
-    const chunks: Buffer[] = [];
-    request.on("response", (h) => {
-      headers = h;
-    });
-    request.on("trailers", (t) => {
-      trailers = t;
-    });
-    if (read) request.on("data", (chunk: Buffer) => chunks.push(chunk));
-    request.on("error", () => {});
-    request.on("close", () => {
-      const status = trailers["grpc-status"] ?? headers["grpc-status"];
-      const message = trailers["grpc-message"] ?? headers["grpc-message"];
-      resolve({
-        headers,
-        body: Buffer.concat(chunks),
-        trailers,
-        status: typeof status === "string" ? status : undefined,
-        message: typeof message === "string" ? message : undefined,
-        rstCode: request.rstCode,
-      });
-    });
   });
 }
 
@@ -318,7 +281,7 @@ describe("RelayedCall", () => {
     const upstream = await startUpstream(pong);
     route = { addresses: [upstream.address], retry: false };
     const request = call(connectCaller(), { "x-caller-meta": "hello", "trace-bin": "AAEC" });
-    const answer = answerOf(request);
+    const answer = readNodeAnswer(request);
     request.end(grpcFrame(Buffer.from("ping")));
     const { headers, body, trailers, status } = await answer;
 
@@ -348,7 +311,7 @@ describe("RelayedCall", () => {
     );
     route = { addresses: [upstream.address], retry: true };
     const request = call(connectCaller());
-    const answer = answerOf(request);
+    const answer = readNodeAnswer(request);
     request.end(grpcFrame(Buffer.from("ping")));
     const { status, message } = await answer;
     expect(status).toBe(String(Code.NotFound));
@@ -376,7 +339,7 @@ describe("RelayedCall", () => {
       });
       route = { addresses: [first.address, second.address], retry: true };
       const request = call(connectCaller());
-      const answer = answerOf(request);
+      const answer = readNodeAnswer(request);
       request.end(grpcFrame(Buffer.from("ping")));
       const { body, status } = await answer;
 
@@ -399,7 +362,7 @@ describe("RelayedCall", () => {
       const second = await startUpstream(pong);
       route = { addresses: [first.address, second.address], retry: false };
       const request = call(connectCaller());
-      const answer = answerOf(request);
+      const answer = readNodeAnswer(request);
       request.end(grpcFrame(Buffer.from("ping")));
       const { status, message, body } = await answer;
       expect(status).toBe(String(Code.Unavailable));
@@ -420,7 +383,7 @@ describe("RelayedCall", () => {
     route = { addresses: [upstream.address], retry: true, deadlineMs: 200 };
     const request = call(connectCaller());
     const started = performance.now();
-    const answer = answerOf(request);
+    const answer = readNodeAnswer(request);
     request.end(grpcFrame(Buffer.from("ping")));
     const { status, message } = await answer;
     const took = performance.now() - started;
@@ -446,7 +409,7 @@ describe("RelayedCall", () => {
     });
     route = { addresses: [upstream.address], retry: true, deadlineMs: 300 };
     const request = call(connectCaller());
-    const answer = answerOf(request);
+    const answer = readNodeAnswer(request);
     request.end(grpcFrame(Buffer.from("watch")));
     const { headers, body, trailers } = await answer;
     expect(headers[":status"]).toBe(200);
@@ -484,7 +447,7 @@ describe("RelayedCall", () => {
     const live = await startUpstream(pong);
     route = { addresses: [unreachable, live.address], retry: true };
     const request = call(connectCaller());
-    const answer = answerOf(request);
+    const answer = readNodeAnswer(request);
     request.end(grpcFrame(Buffer.from("anyone there?")));
     const { status, body } = await answer;
     expect(status).toBe("0");
@@ -505,7 +468,7 @@ describe("RelayedCall", () => {
     const live = await startUpstream(pong);
     route = { addresses: [wrong, live.address], retry: true };
     const request = call(connectCaller());
-    const answer = answerOf(request);
+    const answer = readNodeAnswer(request);
     request.end(grpcFrame(Buffer.from("ping")));
     const { status, body } = await answer;
     expect(status).toBe("0");
@@ -519,7 +482,7 @@ describe("RelayedCall", () => {
     const [a, b] = await Promise.all([closedAddress(), closedAddress()]);
     route = { addresses: [a, b], retry: true };
     const request = call(connectCaller());
-    const answer = answerOf(request);
+    const answer = readNodeAnswer(request);
     request.end(grpcFrame(Buffer.from("ping")));
     const { status, message } = await answer;
     expect(status).toBe(String(Code.Unavailable));
@@ -534,7 +497,7 @@ describe("RelayedCall", () => {
     });
     route = { addresses: [upstream.address], retry: true };
     const request = call(connectCaller());
-    const answer = answerOf(request);
+    const answer = readNodeAnswer(request);
     request.end(grpcFrame(Buffer.from("ping")));
     const { status, message, body } = await answer;
     expect(grpcMessages(body).map(String)).toEqual(["partial"]);
@@ -546,7 +509,7 @@ describe("RelayedCall", () => {
     const upstream = await startResettingUpstream();
     route = { addresses: [upstream.address], retry: true };
     const request = call(connectCaller());
-    const answer = answerOf(request);
+    const answer = readNodeAnswer(request);
     request.end(grpcFrame(Buffer.from("ping")));
     const { status, message, body } = await answer;
     expect(grpcMessages(body).map(String)).toEqual(["partial"]);
@@ -593,7 +556,7 @@ describe("RelayedCall", () => {
     const writtenWhileWaiting = written;
     expect(writtenWhileWaiting).toBeLessThan(30);
 
-    const { body, status } = await answerOf(request);
+    const { body, status } = await readNodeAnswer(request);
     expect(status).toBe("0");
     const got = grpcMessages(body);
     expect(got).toHaveLength(count);
@@ -619,7 +582,7 @@ describe("RelayedCall", () => {
     route = { addresses: [upstream.address], retry: true };
     const parts = Array.from({ length: 64 }, () => randomBytes(64 * 1024));
     const request = call(connectCaller());
-    const answer = answerOf(request);
+    const answer = readNodeAnswer(request);
     request.end(Buffer.concat(parts.map(grpcFrame)));
     const { status, body } = await answer;
     expect(status).toBe("0");
