@@ -90,7 +90,11 @@ async function waitIdle(backend: Backend): Promise<void> {
 }
 
 /** One real gRPC call through the target: it must end with grpc-status 0 and carry the echo. */
-export async function checkOneCall(target: Target, timeoutMs = 20_000): Promise<void> {
+export async function checkOneCall(
+  target: Target,
+  timeoutMs = 20_000,
+  headers: Record<string, string> = {},
+): Promise<void> {
   const client = createClient(
     AgentService,
     createGrpcTransport({ baseUrl: `http://${target.address}` }),
@@ -101,7 +105,7 @@ export async function checkOneCall(target: Target, timeoutMs = 20_000): Promise<
     try {
       const res = await client.executeTask(
         { taskId: "check", agentId: "echo-agent", input: requestInput },
-        { timeoutMs: 2000 },
+        { timeoutMs: 2000, headers },
       );
       if (res.output !== `Echo: ${requestInput}`) {
         throw new Error(`unexpected output "${res.output}"`);

@@ -107,11 +107,13 @@ async function main(): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), "agent-platform-profile-"));
   const secret = randomBytes(32).toString("hex");
   const extraHeaders: string[] = [];
+  const checkHeaders: Record<string, string> = {};
   if (options.grpcTimeout) extraHeaders.push(`grpc-timeout: ${options.grpcTimeout}`);
   if (options.token) {
     const exp = Math.floor(Date.now() / 1000) + 3600;
     const token = signJwt({ sub: "bench", exp }, { alg: "HS256", secret });
     extraHeaders.push(`authorization: Bearer ${token}`);
+    checkHeaders.authorization = `Bearer ${token}`;
   }
   const files = {
     bodyFile: join(dir, "task-request.bin"),
@@ -151,7 +153,7 @@ async function main(): Promise<void> {
       { name: "floor", address: floor.info.address ?? "", child: floor.child },
     ];
     await checkOneCall({ name: "direct", address: direct, hop: undefined });
-    for (const hop of hops) await checkOneCall({ ...hop, hop: hop.child });
+    for (const hop of hops) await checkOneCall({ ...hop, hop: hop.child }, 20_000, checkHeaders);
 
     say(
       `load average at start: ${loadavg()
