@@ -174,7 +174,13 @@ export function createH2ClientPool(options: H2ClientPoolOptions): H2ClientPool {
         }
       }
       if (best !== undefined && list.length >= maxConnections) return best;
-      const fresh = dial(address);
+      let fresh: H2Connection;
+      try {
+        fresh = dial(address);
+      } catch (err) {
+        if (list.length === 0) pools.delete(address);
+        throw err;
+      }
       list.push({ connection: fresh, idleSince: performance.now() });
       return fresh;
     },

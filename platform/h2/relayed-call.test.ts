@@ -457,6 +457,21 @@ describe("RelayedCall", () => {
     expect(relayed?.attempts).toBe(2);
   });
 
+  it("skips an address no socket can be opened to, like an unreachable one", async () => {
+    const live = await startUpstream(pong);
+    route = { addresses: ["127.0.0.1:not-a-port", live.address], retry: true };
+    const request = call(connectCaller());
+    const answer = readNodeAnswer(request);
+    request.end(grpcFrame(Buffer.from("bad entry first")));
+    const { status, body } = await answer;
+    expect(status).toBe("0");
+    expect(grpcMessages(body).map(String)).toEqual(["pong:bad entry first"]);
+    expect(calls[0]?.failures.map((f) => f.kind)).toEqual(["connect"]);
+    expect(calls[0]?.failures[0]?.message).toContain(
+      "cannot connect to upstream 127.0.0.1:not-a-port",
+    );
+  });
+
   it("tries the next address when the first does not speak HTTP/2", async () => {
     const http1 = createHttp1Server((_req, res) => res.end("hello from HTTP/1.1"));
     await new Promise<void>((resolve) => http1.listen(0, "127.0.0.1", resolve));

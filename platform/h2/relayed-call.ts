@@ -8,7 +8,7 @@ import { GrpcMessageCounter } from "../forwarding/grpc-message-counter";
 import { decodeGrpcMessage } from "../forwarding/grpc-status";
 import { formatGrpcTimeout } from "../forwarding/grpc-timeout";
 import type { H2ClientPool } from "./client-pool";
-import type { H2Stream, H2StreamHandler, StreamAbortReason } from "./connection";
+import type { H2Connection, H2Stream, H2StreamHandler, StreamAbortReason } from "./connection";
 import { ErrorCode, errorCodeName } from "./frames";
 import { headerValue, statusTrailerList, trailersOnlyList } from "./header-list";
 import type { HeaderList } from "./hpack";
@@ -280,7 +280,19 @@ export abstract class RelayedCall implements H2StreamHandler {
     this.responseHeaders = undefined;
     const chunks = this.replay ?? (this.attempts === 1 ? this.prefix : undefined);
     const hasBody = chunks !== undefined && chunks.length > 0;
-    const connection = this.pool.connection(address);
+    let connection: H2Connection;
+    try {
+      connection = this.pool.connection(address);
+    } catch (err) {
+      // An address no socket can be opened to (a bad registry entry): as unreachable.
+      this.onAttemptStart(address);
+      this.attemptFailed(
+        "connect",
+        Code.Unavailable,
+        `cannot connect to upstream ${address}: ${err instanceof Error ? err.message : String(err)}`,
+      );
+      return;
+    }
     this.onAttemptStart(address);
     const up = connection.openStream(this, headers, this.requestEnded && !hasBody);
     this.up = up;
