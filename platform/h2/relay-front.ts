@@ -58,13 +58,14 @@ export interface RelayFront {
 
 /** Passes a call unchanged to the internal server; it answers with its own status. */
 class InternalCall extends RelayedCall {
+  private readonly internalAddress: string;
+
   constructor(down: H2Stream, headers: HeaderList, targets: RelayTargets, startedAt: number) {
     super(down, targets.pool, startedAt);
     this.upstreamHeaders = headers;
     this.timesFirstMessage = false;
     this.internalAddress = targets.internalAddress;
   }
-  private readonly internalAddress: string;
   protected override pick(): string {
     return this.internalAddress;
   }
