@@ -25,7 +25,7 @@ import {
 } from "./frames";
 import type { HeaderList } from "./hpack";
 import { startH2Server } from "./server";
-import { readNodeAnswer } from "./test-support/node-answer";
+import { postGrpc, readNodeAnswer } from "./test-support/node-client";
 
 const logger = createLogger("h2-test", { level: "error" });
 
@@ -124,12 +124,7 @@ function post(
   session: http2.ClientHttp2Session,
   headers: http2.OutgoingHttpHeaders = {},
 ): http2.ClientHttp2Stream {
-  return session.request({
-    ":method": "POST",
-    ":path": "/test.v1.Echo/Call",
-    "content-type": "application/grpc",
-    ...headers,
-  });
+  return postGrpc(session, "/test.v1.Echo/Call", headers);
 }
 
 // --- raw peers ---

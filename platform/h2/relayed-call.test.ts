@@ -14,7 +14,7 @@ import type { H2Stream } from "./connection";
 import type { HeaderList } from "./hpack";
 import { type AttemptFailure, RelayedCall } from "./relayed-call";
 import { type H2Server, startH2Server } from "./server";
-import { readNodeAnswer } from "./test-support/node-answer";
+import { type NodeAnswer, postGrpc, readNodeAnswer } from "./test-support/node-client";
 
 const logger = createLogger("relay-test", { level: "error" });
 const sha256 = (data: Buffer) => createHash("sha256").update(data).digest("hex");
@@ -247,13 +247,15 @@ function call(
   session: http2.ClientHttp2Session,
   headers: http2.OutgoingHttpHeaders = {},
 ): http2.ClientHttp2Stream {
-  return session.request({
-    ":method": "POST",
-    ":path": "/test.v1.Ping/Ping",
-    "content-type": "application/grpc",
-    te: "trailers",
-    ...headers,
-  });
+  return postGrpc(session, "/test.v1.Ping/Ping", { te: "trailers", ...headers });
+}
+
+/** One request message through the relay, read to the end. */
+function unaryCall(text: string, headers: http2.OutgoingHttpHeaders = {}): Promise<NodeAnswer> {
+  const request = call(connectCaller(), headers);
+  const answer = readNodeAnswer(request);
+  request.end(grpcFrame(Buffer.from(text)));
+  return answer;
 }
 
 function closedWith(stream: http2.ServerHttp2Stream): Promise<number> {
@@ -310,10 +312,7 @@ describe("RelayedCall", () => {
       ),
     );
     route = { addresses: [upstream.address], retry: true };
-    const request = call(connectCaller());
-    const answer = readNodeAnswer(request);
-    request.end(grpcFrame(Buffer.from("ping")));
-    const { status, message } = await answer;
+    const { status, message } = await unaryCall("ping");
     expect(status).toBe(String(Code.NotFound));
     expect(message).toBe("no agent called ghost");
     expect(upstream.requests).toHaveLength(1);
@@ -338,10 +337,7 @@ describe("RelayedCall", () => {
         pong(stream);
       });
       route = { addresses: [first.address, second.address], retry: true };
-      const request = call(connectCaller());
-      const answer = readNodeAnswer(request);
-      request.end(grpcFrame(Buffer.from("ping")));
-      const { body, status } = await answer;
+      const { body, status } = await unaryCall("ping");
 
       expect(status).toBe("0");
       expect(grpcMessages(body).map(String)).toEqual(["pong:ping"]);
@@ -361,10 +357,7 @@ describe("RelayedCall", () => {
       const first = await startUpstream(draining);
       const second = await startUpstream(pong);
       route = { addresses: [first.address, second.address], retry: false };
-      const request = call(connectCaller());
-      const answer = readNodeAnswer(request);
-      request.end(grpcFrame(Buffer.from("ping")));
-      const { status, message, body } = await answer;
+      const { status, message, body } = await unaryCall("ping");
       expect(status).toBe(String(Code.Unavailable));
       expect(message).toBe("instance is draining");
       expect(body.length).toBe(0);
@@ -408,10 +401,7 @@ describe("RelayedCall", () => {
       stream.write(grpcFrame(Buffer.from("one update, then silence")));
     });
     route = { addresses: [upstream.address], retry: true, deadlineMs: 300 };
-    const request = call(connectCaller());
-    const answer = readNodeAnswer(request);
-    request.end(grpcFrame(Buffer.from("watch")));
-    const { headers, body, trailers } = await answer;
+    const { headers, body, trailers } = await unaryCall("watch");
     expect(headers[":status"]).toBe(200);
     expect(grpcMessages(body).map(String)).toEqual(["one update, then silence"]);
     expect(trailers["grpc-status"]).toBe(String(Code.DeadlineExceeded));
@@ -446,10 +436,7 @@ describe("RelayedCall", () => {
     const unreachable = await closedAddress();
     const live = await startUpstream(pong);
     route = { addresses: [unreachable, live.address], retry: true };
-    const request = call(connectCaller());
-    const answer = readNodeAnswer(request);
-    request.end(grpcFrame(Buffer.from("anyone there?")));
-    const { status, body } = await answer;
+    const { status, body } = await unaryCall("anyone there?");
     expect(status).toBe("0");
     expect(grpcMessages(body).map(String)).toEqual(["pong:anyone there?"]);
     const relayed = calls[0];
@@ -460,10 +447,7 @@ describe("RelayedCall", () => {
   it("skips an address no socket can be opened to, like an unreachable one", async () => {
     const live = await startUpstream(pong);
     route = { addresses: ["127.0.0.1:not-a-port", live.address], retry: true };
-    const request = call(connectCaller());
-    const answer = readNodeAnswer(request);
-    request.end(grpcFrame(Buffer.from("bad entry first")));
-    const { status, body } = await answer;
+    const { status, body } = await unaryCall("bad entry first");
     expect(status).toBe("0");
     expect(grpcMessages(body).map(String)).toEqual(["pong:bad entry first"]);
     expect(calls[0]?.failures.map((f) => f.kind)).toEqual(["connect"]);
@@ -482,10 +466,7 @@ describe("RelayedCall", () => {
     const wrong = `127.0.0.1:${(http1.address() as AddressInfo).port}`;
     const live = await startUpstream(pong);
     route = { addresses: [wrong, live.address], retry: true };
-    const request = call(connectCaller());
-    const answer = readNodeAnswer(request);
-    request.end(grpcFrame(Buffer.from("ping")));
-    const { status, body } = await answer;
+    const { status, body } = await unaryCall("ping");
     expect(status).toBe("0");
     expect(grpcMessages(body).map(String)).toEqual(["pong:ping"]);
     const failure = calls[0]?.failures[0];
@@ -496,10 +477,7 @@ describe("RelayedCall", () => {
   it("answers UNAVAILABLE naming the last failure when every address is unreachable", async () => {
     const [a, b] = await Promise.all([closedAddress(), closedAddress()]);
     route = { addresses: [a, b], retry: true };
-    const request = call(connectCaller());
-    const answer = readNodeAnswer(request);
-    request.end(grpcFrame(Buffer.from("ping")));
-    const { status, message } = await answer;
+    const { status, message } = await unaryCall("ping");
     expect(status).toBe(String(Code.Unavailable));
     expect(message).toBe(`upstream ${b} is unreachable; no upstream left to try`);
   });
@@ -511,10 +489,7 @@ describe("RelayedCall", () => {
       stream.end(grpcFrame(Buffer.from("partial")));
     });
     route = { addresses: [upstream.address], retry: true };
-    const request = call(connectCaller());
-    const answer = readNodeAnswer(request);
-    request.end(grpcFrame(Buffer.from("ping")));
-    const { status, message, body } = await answer;
+    const { status, message, body } = await unaryCall("ping");
     expect(grpcMessages(body).map(String)).toEqual(["partial"]);
     expect(status).toBe(String(Code.Internal));
     expect(message).toBe(`upstream ${upstream.address} ended the call without a gRPC status`);
@@ -523,10 +498,7 @@ describe("RelayedCall", () => {
   it("ends a started response with UNAVAILABLE when the upstream resets it", async () => {
     const upstream = await startResettingUpstream();
     route = { addresses: [upstream.address], retry: true };
-    const request = call(connectCaller());
-    const answer = readNodeAnswer(request);
-    request.end(grpcFrame(Buffer.from("ping")));
-    const { status, message, body } = await answer;
+    const { status, message, body } = await unaryCall("ping");
     expect(grpcMessages(body).map(String)).toEqual(["partial"]);
     expect(status).toBe(String(Code.Unavailable));
     expect(message).toBe(`upstream ${upstream.address} reset the call (INTERNAL_ERROR)`);

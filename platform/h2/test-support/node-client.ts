@@ -1,4 +1,4 @@
-// Reads what a node:http2 client stream received, for tests that check a peer's answers.
+// A node:http2 client's side of a test: gRPC-style requests, and what a stream received.
 import type * as http2 from "node:http2";
 
 export interface NodeAnswer {
@@ -37,5 +37,19 @@ export function readNodeAnswer(request: http2.ClientHttp2Stream, read = true): P
         rstCode: request.rstCode,
       });
     });
+  });
+}
+
+/** A gRPC-style POST to `path` (content-type application/grpc), plus `headers`. */
+export function postGrpc(
+  session: http2.ClientHttp2Session,
+  path: string,
+  headers: http2.OutgoingHttpHeaders = {},
+): http2.ClientHttp2Stream {
+  return session.request({
+    ":method": "POST",
+    ":path": path,
+    "content-type": "application/grpc",
+    ...headers,
   });
 }
