@@ -1,6 +1,6 @@
 // Serves ExecuteTask / StreamTask for a dial-in agent linked to this router: the request is
 // decoded and handed to the link, and its answers are framed back as gRPC.
-import { Http2ServerResponse, type ServerHttp2Stream } from "node:http2";
+import type { ServerHttp2Stream } from "node:http2";
 import { fromBinary, toBinary } from "@bufbuild/protobuf";
 import { Code, ConnectError } from "@connectrpc/connect";
 import {
@@ -13,8 +13,8 @@ import { endWithStatus } from "../platform/forwarding/grpc-status";
 import type { LinkedAgents } from "./agent-link/linked-agents";
 
 export interface LinkedCall {
-  /** The caller's stream, or its compatibility response. */
-  res: Http2ServerResponse | ServerHttp2Stream;
+  /** The caller's stream. */
+  res: ServerHttp2Stream;
   linked: LinkedAgents;
   service: string;
   payload: Uint8Array;
@@ -40,15 +40,14 @@ function frame(message: TaskResponse): Buffer {
 }
 
 export async function serveLinkedCall(call: LinkedCall): Promise<LinkedCallResult> {
-  const { res, linked, service } = call;
-  const down = res instanceof Http2ServerResponse ? res.stream : res;
+  const { res: down, linked, service } = call;
   const startedAt = performance.now();
   let request: TaskRequest;
   try {
     request = fromBinary(TaskRequestSchema, call.payload);
   } catch (err) {
     const message = `malformed TaskRequest: ${err instanceof Error ? err.message : String(err)}`;
-    endWithStatus(res, Code.InvalidArgument, message);
+    endWithStatus(down, Code.InvalidArgument, message);
     return { code: Code.InvalidArgument, message, messages: 0, firstMessageMs: undefined };
   }
 
@@ -96,11 +95,11 @@ export async function serveLinkedCall(call: LinkedCall): Promise<LinkedCallResul
       await send(await linked.executeTask(service, request, ctx));
     }
     if (abort.signal.aborted) throw abort.signal.reason;
-    endWithStatus(res, 0, "");
+    endWithStatus(down, 0, "");
     return { code: 0, message: "", messages, firstMessageMs };
   } catch (err) {
     const error = ConnectError.from(abort.signal.aborted ? abort.signal.reason : err);
-    endWithStatus(res, error.code, error.rawMessage);
+    endWithStatus(down, error.code, error.rawMessage);
     return { code: error.code, message: error.rawMessage, messages, firstMessageMs };
   } finally {
     if (timer) clearTimeout(timer);

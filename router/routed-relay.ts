@@ -10,6 +10,7 @@ import { headerValue } from "../platform/h2/header-list";
 import type { HeaderList } from "../platform/h2/hpack";
 import {
   hopCount,
+  InternalCall,
   nextHopHeaders,
   type RelayTargets,
   type StreamTaker,
@@ -28,8 +29,6 @@ class RoutedCall extends RelayedCall implements CallRecord {
   service = "";
   private reader: FirstMessageReader | undefined;
   private resolving = false;
-  /** Handed to the internal server (a dial-in agent linked here serves it). */
-  private internal = false;
   private addresses: readonly string[] = [];
 
   constructor(
@@ -153,15 +152,13 @@ class RoutedCall extends RelayedCall implements CallRecord {
     this.service = service;
 
     if (routed.linked && deps.linkedAgents?.hasLocal(service)) {
-      // The link lives in the internal server; it serves the call and records it.
+      // The link lives in the internal server: the call goes there unchanged (it takes over the
+      // caller's stream), and is served and recorded there.
       const reader = this.reader;
       this.reader = undefined;
-      this.internal = true;
-      // The deadline goes on as what is left of it (attempt() adds grpc-timeout).
-      this.upstreamHeaders = this.requestHeaders.filter(
-        (_, i, all) => all[i - (i % 2)] !== "grpc-timeout",
+      new InternalCall(this.down, this.requestHeaders, this.targets, this.startedAt).forward(
+        reader?.chunks,
       );
-      this.forward(reader?.chunks);
       return;
     }
 
@@ -200,7 +197,6 @@ class RoutedCall extends RelayedCall implements CallRecord {
   }
 
   protected override pick(tried: readonly string[]): string | ConnectError {
-    if (this.internal) return this.targets.internalAddress;
     const chosen = this.routing.deps.balancer.pickAddress(this.service, this.addresses, tried);
     if (chosen !== undefined) return chosen;
     return new ConnectError(
@@ -210,7 +206,6 @@ class RoutedCall extends RelayedCall implements CallRecord {
   }
 
   protected override mayRetry(failure: AttemptFailure): boolean {
-    if (this.internal) return false;
     if (failure.kind === "reset" && !this.routed.idempotent) return false;
     const deps = this.routing.deps;
     if (!deps.budget.tryRetry()) {
@@ -221,7 +216,6 @@ class RoutedCall extends RelayedCall implements CallRecord {
   }
 
   protected override onAttemptStart(address: string): void {
-    if (this.internal) return;
     this.routing.deps.balancer.started(address);
     this.routing.deps.recorder?.callStarted(this.routed.path, address, this.streaming);
   }
@@ -231,7 +225,6 @@ class RoutedCall extends RelayedCall implements CallRecord {
     code: number,
     failure: AttemptFailureKind | undefined,
   ): void {
-    if (this.internal) return;
     const deps = this.routing.deps;
     deps.balancer.finished(this.service, address, verdictFor(code, failure));
     deps.recorder?.callEnded(this.routed.path, address, this.streaming);
@@ -239,7 +232,7 @@ class RoutedCall extends RelayedCall implements CallRecord {
   }
 
   protected override onFinish(): void {
-    if (!this.internal) this.routing.deps.recorder?.record(this);
+    this.routing.deps.recorder?.record(this);
   }
 }
 

@@ -1,7 +1,7 @@
 // gRPC statuses written by a proxy itself: Trailers-Only when nothing was sent yet (so proxies
 // and clients see the code in the first HEADERS frame), trailers after a started response.
 import type { OutgoingHttpHeaders, ServerHttp2Stream } from "node:http2";
-import { constants, Http2ServerResponse } from "node:http2";
+import { constants } from "node:http2";
 
 /** Percent-encodes a grpc-message value as the gRPC spec asks (UTF-8, then %XX outside 0x20-0x7E and "%"). */
 export function encodeGrpcMessage(message: string): string {
@@ -47,25 +47,15 @@ function trailersOnlyHeaders(code: number, message: string): OutgoingHttpHeaders
  * reset with NO_ERROR so the client stops sending, as HTTP/2 allows once the response is
  * complete. `code` is a gRPC status number: 0 for OK, else a Code.
  */
-export function endWithStatus(
-  target: Http2ServerResponse | ServerHttp2Stream,
-  code: number,
-  message: string,
-): void {
-  const compat = target instanceof Http2ServerResponse ? target : undefined;
-  const stream = compat ? compat.stream : (target as ServerHttp2Stream);
+export function endWithStatus(stream: ServerHttp2Stream, code: number, message: string): void {
   if (stream.destroyed || stream.closed) return;
   if (!stream.headersSent) {
     stream.respond(trailersOnlyHeaders(code, message), { endStream: true });
   } else if (!stream.writableEnded) {
     const trailers = statusTrailers(code, message);
-    if (compat) {
-      compat.addTrailers(trailers as Record<string, string>);
-    } else {
-      stream.once("wantTrailers", () => {
-        if (!stream.closed) stream.sendTrailers(trailers);
-      });
-    }
+    stream.once("wantTrailers", () => {
+      if (!stream.closed) stream.sendTrailers(trailers);
+    });
     stream.end();
   } else {
     return;

@@ -85,8 +85,6 @@ const goawayPing = 0x60a7;
 /** One stream; its owner sets `handler` and talks to the peer through these methods. */
 export class H2Stream {
   handler: H2StreamHandler | undefined = undefined;
-  /** Whatever the owner keeps with the stream. */
-  owner: unknown = undefined;
   localEnded = false;
   remoteEnded = false;
   closed = false;
@@ -826,9 +824,6 @@ export class H2Connection {
             return;
           }
           peer.maxFrameSize = value;
-          break;
-        case SETTINGS_MAX_HEADER_LIST_SIZE:
-          peer.maxHeaderListSize = value;
           break;
         default:
         // ENABLE_PUSH and unknown settings change nothing here.

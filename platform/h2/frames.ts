@@ -69,7 +69,6 @@ export interface PeerSettings {
   maxConcurrentStreams: number;
   initialWindowSize: number;
   maxFrameSize: number;
-  maxHeaderListSize: number;
 }
 
 export const defaultSettings: Readonly<PeerSettings> = {
@@ -77,7 +76,6 @@ export const defaultSettings: Readonly<PeerSettings> = {
   maxConcurrentStreams: Number.POSITIVE_INFINITY,
   initialWindowSize: defaultInitialWindowSize,
   maxFrameSize: defaultMaxFrameSize,
-  maxHeaderListSize: Number.POSITIVE_INFINITY,
 };
 
 const slabBytes = 16 * 1024;

@@ -5,13 +5,47 @@ import http2 from "node:http2";
 import net from "node:net";
 import { afterEach, describe, expect, it } from "vitest";
 import { type HeaderList, HpackDecoder, HpackEncoder, HpackError, hpackStaticTable } from "./hpack";
-import {
-  decodeHuffman,
-  encodeHuffman,
-  huffmanCodeLengths,
-  huffmanCodes,
-  huffmanEos,
-} from "./huffman";
+import { decodeHuffman, huffmanCodeLengths, huffmanCodes, huffmanEos } from "./huffman";
+
+// The static code as an encoder: the decoder's inverse, to feed it Huffman-coded strings.
+/** The length in octets of `str` (latin1 characters) once Huffman-coded. */
+function huffmanEncodedLength(str: string): number {
+  let bits = 0;
+  for (let i = 0; i < str.length; i++) {
+    bits += huffmanCodeLengths[str.charCodeAt(i) & 0xff] as number;
+  }
+  return Math.ceil(bits / 8);
+}
+
+/**
+ * Huffman-codes `str`, whose characters are octets (latin1; a character above U+00FF keeps its
+ * low byte), padding the last octet with the high bits of EOS.
+ */
+function encodeHuffman(str: string): Buffer {
+  const out = Buffer.allocUnsafe(huffmanEncodedLength(str));
+  // Pending bits are kept below 2^38 (at most 7 left over plus one 30-bit code): plain arithmetic,
+  // as 32-bit bitwise operators would truncate them.
+  let pending = 0;
+  let pendingBits = 0;
+  let j = 0;
+  for (let i = 0; i < str.length; i++) {
+    const sym = str.charCodeAt(i) & 0xff;
+    const length = huffmanCodeLengths[sym] as number;
+    pending = pending * 2 ** length + (huffmanCodes[sym] as number);
+    pendingBits += length;
+    while (pendingBits >= 8) {
+      pendingBits -= 8;
+      const scale = 2 ** pendingBits;
+      const byte = Math.floor(pending / scale);
+      out[j++] = byte;
+      pending -= byte * scale;
+    }
+  }
+  if (pendingBits > 0) {
+    out[j] = (pending << (8 - pendingBits)) | (0xff >>> pendingBits);
+  }
+  return out;
+}
 
 const hex = (text: string) => Buffer.from(text.replace(/\s+/g, ""), "hex");
 

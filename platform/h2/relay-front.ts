@@ -57,7 +57,7 @@ export interface RelayFront {
 }
 
 /** Passes a call unchanged to the internal server; it answers with its own status. */
-class InternalCall extends RelayedCall {
+export class InternalCall extends RelayedCall {
   private readonly internalAddress: string;
 
   constructor(down: H2Stream, headers: HeaderList, targets: RelayTargets, startedAt: number) {
