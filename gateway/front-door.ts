@@ -9,13 +9,12 @@ import { AgentLink } from "../gen/agentplatform/v1/link_pb";
 import { healthCheckMethods } from "../platform/auth/jwt";
 import { type JwtAuthConfig, loadJwtAuthenticator } from "../platform/auth/jwt-config";
 import { addressOf, createBalancer } from "../platform/forwarding/balancer";
-import { parseGrpcTimeout } from "../platform/forwarding/grpc-timeout";
 import { createRetryBudget } from "../platform/forwarding/retry-budget";
 import type { H2Stream } from "../platform/h2/connection";
 import { headerValue } from "../platform/h2/header-list";
 import type { HeaderList } from "../platform/h2/hpack";
 import {
-  hopCount,
+  admitCall,
   nextHopHeaders,
   type RelayTargets,
   startRelayFront,
@@ -116,32 +115,16 @@ export async function startFrontDoor(options: FrontDoorOptions): Promise<FrontDo
 
     start(): void {
       const headers = this.headers;
-      if (auth !== undefined) {
-        const path = headerValue(headers, ":path") ?? "";
-        const decision = auth.check(path, headerValue(headers, "authorization"));
-        if (!decision.allowed) {
-          this.refuse(decision.code, decision.message);
-          return;
-        }
-      }
-      const rawTimeout = headerValue(headers, "grpc-timeout");
-      const timeoutMs = parseGrpcTimeout(rawTimeout);
-      if (timeoutMs !== undefined && Number.isNaN(timeoutMs)) {
-        this.refuse(Code.InvalidArgument, `malformed grpc-timeout "${String(rawTimeout)}"`);
+      const admitted = admitCall(headers, headerValue(headers, ":path") ?? "", this.startedAt, {
+        auth,
+        maxTimeoutMs: limits.maxTimeoutMs,
+        maxHops,
+      });
+      if ("code" in admitted) {
+        this.refuse(admitted.code, admitted.message);
         return;
       }
-      if (timeoutMs !== undefined && limits.maxTimeoutMs > 0 && timeoutMs > limits.maxTimeoutMs) {
-        this.refuse(
-          Code.InvalidArgument,
-          `deadline of ${timeoutMs} ms is longer than the limit of ${limits.maxTimeoutMs} ms`,
-        );
-        return;
-      }
-      if (hopCount(headers) >= maxHops) {
-        this.refuse(Code.Unavailable, "call passed too many proxies: routing loop suspected");
-        return;
-      }
-      if (timeoutMs !== undefined) this.deadlineAt = this.startedAt + timeoutMs;
+      this.deadlineAt = admitted.deadlineAt;
       this.upstreamHeaders = nextHopHeaders(
         headers,
         this.targets.pool.scheme,

@@ -4,12 +4,11 @@
 // for a dial-in agent linked here, since the link lives there.
 import { Code, ConnectError } from "@connectrpc/connect";
 import { type FirstMessage, FirstMessageReader } from "../platform/forwarding/first-message";
-import { parseGrpcTimeout } from "../platform/forwarding/grpc-timeout";
 import type { H2Stream } from "../platform/h2/connection";
 import { headerValue } from "../platform/h2/header-list";
 import type { HeaderList } from "../platform/h2/hpack";
 import {
-  hopCount,
+  admitCall,
   InternalCall,
   nextHopHeaders,
   type RelayTargets,
@@ -63,35 +62,16 @@ class RoutedCall extends RelayedCall implements CallRecord {
 
   start(): void {
     const deps = this.routing.deps;
-    const headers = this.requestHeaders;
-    if (deps.auth !== undefined) {
-      const decision = deps.auth.check(this.routed.path, headerValue(headers, "authorization"));
-      if (!decision.allowed) {
-        this.refuse(decision.code, decision.message);
-        return;
-      }
-    }
-    const rawTimeout = headerValue(headers, "grpc-timeout");
-    const timeoutMs = parseGrpcTimeout(rawTimeout);
-    if (timeoutMs !== undefined) {
-      if (Number.isNaN(timeoutMs)) {
-        this.refuse(Code.InvalidArgument, `malformed grpc-timeout "${String(rawTimeout)}"`);
-        return;
-      }
-      if (deps.maxTimeoutMs > 0 && timeoutMs > deps.maxTimeoutMs) {
-        this.refuse(
-          Code.InvalidArgument,
-          `deadline of ${timeoutMs} ms is longer than the limit of ${deps.maxTimeoutMs} ms`,
-        );
-        return;
-      }
-      this.deadlineAt = this.startedAt + timeoutMs;
-    }
-    const hops = hopCount(headers);
-    if (hops >= this.routing.maxHops) {
-      this.refuse(Code.Unavailable, `call passed ${hops} proxies already: routing loop suspected`);
+    const admitted = admitCall(this.requestHeaders, this.routed.path, this.startedAt, {
+      auth: deps.auth,
+      maxTimeoutMs: deps.maxTimeoutMs,
+      maxHops: this.routing.maxHops,
+    });
+    if ("code" in admitted) {
+      this.refuse(admitted.code, admitted.message);
       return;
     }
+    this.deadlineAt = admitted.deadlineAt;
     if (this.requestEnded) this.requestData(Buffer.alloc(0), true);
   }
 

@@ -7,6 +7,8 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Code } from "@connectrpc/connect";
+import type { JwtAuthenticator } from "../auth/jwt";
+import { parseGrpcTimeout } from "../forwarding/grpc-timeout";
 import { hopHeader } from "../forwarding/hop-headers";
 import { type GrpcServerOptions, startGrpcServer } from "../grpc-server";
 import type { Logger } from "../log";
@@ -124,6 +126,54 @@ export function nextHopHeaders(headers: HeaderList, scheme: string, peer: string
     out.push("x-forwarded-for", peer === "" ? before : `${before}, ${peer}`);
   else if (peer !== "") out.push("x-forwarded-for", peer);
   return out;
+}
+
+/** What a relay checks before it reads a call's body. */
+export interface AdmissionRules {
+  /** Service tokens; undefined for none. */
+  auth: JwtAuthenticator | undefined;
+  /** Longest deadline accepted, in ms; 0 for no limit. */
+  maxTimeoutMs: number;
+  /** Proxies a call may have passed before this one; past it, a loop is assumed. */
+  maxHops: number;
+}
+
+/**
+ * Checks a call's token, deadline and hop count: its absolute deadline (performance.now()
+ * clock, undefined for none) when it may go on, or the status to refuse it with.
+ */
+export function admitCall(
+  headers: HeaderList,
+  path: string,
+  startedAt: number,
+  rules: AdmissionRules,
+): { deadlineAt: number | undefined } | { code: number; message: string } {
+  if (rules.auth !== undefined) {
+    const decision = rules.auth.check(path, headerValue(headers, "authorization"));
+    if (!decision.allowed) return decision;
+  }
+  const rawTimeout = headerValue(headers, "grpc-timeout");
+  const timeoutMs = parseGrpcTimeout(rawTimeout);
+  if (timeoutMs !== undefined && Number.isNaN(timeoutMs)) {
+    return {
+      code: Code.InvalidArgument,
+      message: `malformed grpc-timeout "${String(rawTimeout)}"`,
+    };
+  }
+  if (timeoutMs !== undefined && rules.maxTimeoutMs > 0 && timeoutMs > rules.maxTimeoutMs) {
+    return {
+      code: Code.InvalidArgument,
+      message: `deadline of ${timeoutMs} ms is longer than the limit of ${rules.maxTimeoutMs} ms`,
+    };
+  }
+  const hops = hopCount(headers);
+  if (hops >= rules.maxHops) {
+    return {
+      code: Code.Unavailable,
+      message: `call passed ${hops} proxies already: routing loop suspected`,
+    };
+  }
+  return { deadlineAt: timeoutMs === undefined ? undefined : startedAt + timeoutMs };
 }
 
 export async function startRelayFront(options: RelayFrontOptions): Promise<RelayFront> {
