@@ -62,6 +62,13 @@ const methods: RoutedMethod[] = [
     targetFieldName: "worker_id",
     idempotent: true,
   },
+  {
+    path: "/agentplatform.v1.TaskWorker/ListTasks",
+    kind: "worker",
+    targetField: 2,
+    targetFieldName: "worker_id",
+    idempotent: true,
+  },
 ];
 
 export const routedMethods: ReadonlyMap<string, RoutedMethod> = new Map(
