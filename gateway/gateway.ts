@@ -11,6 +11,7 @@ import type { Logger } from "../platform/log";
 import { createRouterTransport, type RouterTransport } from "../platform/router-transport";
 import { defaultServerLimits, type ServerLimits } from "../platform/server-limits";
 import type { TlsFiles } from "../platform/tls";
+import { serverTracingInterceptor } from "../platform/tracing";
 import type { ConsulClient } from "../registry/consul-client";
 import { type AuditLog, createAuditLog } from "./audit-log";
 import { createBrowserInterceptors } from "./browser-interceptors";
@@ -180,7 +181,10 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
       })(router);
       platformForwardingRoutes({ transport: routers })(router);
     },
-    interceptors: createBrowserInterceptors({ tokens, limits: gatewayLimits, audit }),
+    interceptors: [
+      serverTracingInterceptor(),
+      ...createBrowserInterceptors({ tokens, limits: gatewayLimits, audit }),
+    ],
     readMaxBytes: limits.maxMessageBytes,
     writeMaxBytes: limits.maxMessageBytes,
     ...(limits.maxTimeoutMs > 0 ? { maxTimeoutMs: limits.maxTimeoutMs } : {}),

@@ -4,6 +4,7 @@ import { createDiscoveryFromConfig } from "../platform/discovery/discovery-confi
 import { createLogger } from "../platform/log";
 import { runProcess } from "../platform/process";
 import { loadTlsFiles } from "../platform/tls";
+import { startTracing } from "../platform/tracing";
 import { createConsulClient } from "../registry/consul-client";
 import { startGateway } from "./gateway";
 import { readGatewayConfig } from "./gateway-config";
@@ -20,6 +21,7 @@ runProcess(log, async () => {
   });
   const tls = loadTlsFiles(config.tls);
   const consul = createConsulClient({ address: config.consulAddress });
+  const tracing = await startTracing("gateway");
   const gateway = await startGateway({
     host: config.host,
     httpPort: config.httpPort,
@@ -39,5 +41,10 @@ runProcess(log, async () => {
       : {}),
     logger: log,
   });
-  return { stop: () => gateway.close() };
+  return {
+    async stop() {
+      await gateway.close();
+      await tracing.stop();
+    },
+  };
 });
