@@ -2,6 +2,7 @@
 import { EnvReader } from "../platform/config";
 import { createDiscoveryFromConfig } from "../platform/discovery/discovery-config";
 import { createLogger } from "../platform/log";
+import { startMetricsServer } from "../platform/metrics-http";
 import { runProcess } from "../platform/process";
 import { loadTlsFiles } from "../platform/tls";
 import { startTracing } from "../platform/tracing";
@@ -14,6 +15,8 @@ const log = createLogger("gateway");
 
 runProcess(log, async () => {
   const env = new EnvReader();
+  // 0 picks a free port; -1 turns the listener off.
+  const metricsPort = env.int("METRICS_PORT", 0, { min: -1, max: 65535 });
   const config = readGatewayConfig(env);
   const tokens = loadTokenStore({
     ...(config.tokensFile ? { file: config.tokensFile } : {}),
@@ -41,9 +44,20 @@ runProcess(log, async () => {
       : {}),
     logger: log,
   });
+  const metrics =
+    metricsPort >= 0
+      ? await startMetricsServer({
+          host: config.host,
+          port: metricsPort,
+          render: () => "",
+          logger: log,
+        })
+      : undefined;
+  if (metrics) log.info("metrics listening", { url: `${metrics.url}/metrics` });
   return {
     async stop() {
       await gateway.close();
+      await metrics?.close();
       await tracing.stop();
     },
   };

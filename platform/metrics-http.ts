@@ -4,14 +4,17 @@ import { createServer, type IncomingMessage, type ServerResponse } from "node:ht
 import { listen } from "./listen";
 import type { Logger } from "./log";
 import { prometheusContentType } from "./prometheus-text";
+import { renderRuntimeMetrics } from "./runtime-metrics";
 
 export interface MetricsServerOptions {
   /** Address to bind. Default 127.0.0.1. */
   host?: string;
   /** Port to bind; 0 picks a free one. Default 0. */
   port?: number;
-  /** Produces the exposition text served at GET /metrics. */
+  /** Produces the process's own exposition text served at GET /metrics. */
   render: () => string | Promise<string>;
+  /** Append the runtime families (process_*, nodejs_*; platform/runtime-metrics.ts). Default true. */
+  runtime?: boolean;
   /** Answers GET /healthz: 200 while true, 503 otherwise. Default: always healthy. */
   healthy?: () => boolean;
   /** Receives render failures. Default: none. */
@@ -43,7 +46,8 @@ export async function startMetricsServer(options: MetricsServerOptions): Promise
       return reply(res, ok ? 200 : 503, "text/plain; charset=utf-8", ok ? "ok\n" : "unhealthy\n");
     }
     try {
-      const body = await options.render();
+      const own = await options.render();
+      const body = options.runtime === false ? own : own + (await renderRuntimeMetrics());
       reply(res, 200, prometheusContentType, body, req.method === "HEAD");
     } catch (err) {
       options.logger?.error("metrics render failed", { err });

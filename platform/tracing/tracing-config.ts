@@ -18,7 +18,9 @@ const protocols: readonly OtlpProtocol[] = ["http/protobuf", "http/json"];
  * OTEL_SDK_DISABLED=true or OTEL_TRACES_EXPORTER=none. Protocol: OTEL_EXPORTER_OTLP_TRACES_PROTOCOL,
  * else OTEL_EXPORTER_OTLP_PROTOCOL, else http/protobuf (the specification's default).
  */
-export function readTracingConfig(env: Readonly<Record<string, string | undefined>> = process.env): TracingConfig {
+export function readTracingConfig(
+  env: Readonly<Record<string, string | undefined>> = process.env,
+): TracingConfig {
   const endpoint =
     nonEmpty(env.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT) ?? nonEmpty(env.OTEL_EXPORTER_OTLP_ENDPOINT);
   const disabled = nonEmpty(env.OTEL_SDK_DISABLED)?.toLowerCase() === "true";

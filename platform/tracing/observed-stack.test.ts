@@ -1,6 +1,7 @@
-// The local stack with tracing on, exporting to a local OTLP/HTTP receiver: one call through
-// the front door gives one trace across the gateway, a router and the echo agent, and a failed
-// call's JSON log line carries the error and the trace id.
+// The local stack as an operator sees it, with tracing exporting to a local OTLP/HTTP receiver:
+// one call through the front door gives one trace across the gateway, a router and the echo
+// agent; a failed call's JSON log line carries the error and the trace id; every process's
+// /metrics carries the standard Node.js runtime families.
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -158,5 +159,35 @@ describe("tracing across the stack", () => {
     expect(traceId).toMatch(/^[0-9a-f]{32}$/);
     // The id is the trace the gateway started for this call.
     await traceOf(traceId, ["gateway", "router", "agent-echo"]);
+  });
+});
+
+describe("metrics of every process", () => {
+  it("carry the standard Node.js runtime families beside the process's own", async () => {
+    const urls = new Map<string, string>();
+    for (const line of lines) {
+      const bar = line.indexOf("| ");
+      if (bar < 0 || line[bar + 2] !== "{") continue;
+      const record = JSON.parse(line.slice(bar + 2)) as { url?: unknown; metrics?: unknown };
+      const name = line.slice(0, bar);
+      if (typeof record.url === "string" && record.url.endsWith("/metrics"))
+        urls.set(name, record.url);
+      if (typeof record.metrics === "string") urls.set(name, `${record.metrics}/metrics`);
+    }
+    expect([...urls.keys()].sort()).toEqual(
+      expect.arrayContaining(["echo", "gateway", "itinerary", "router-1", "weather"]),
+    );
+    for (const [name, url] of urls) {
+      const body = await (await fetch(url)).text();
+      for (const family of [
+        "nodejs_heap_size_used_bytes",
+        "nodejs_eventloop_lag_seconds",
+        "process_cpu_seconds_total",
+      ]) {
+        expect(body, `${name} ${url}`).toMatch(new RegExp(`^${family} [0-9.e+-]+$`, "m"));
+      }
+    }
+    const router = await (await fetch(urls.get("router-1") ?? "")).text();
+    expect(router).toMatch(/^router_calls_total\{/m);
   });
 });
