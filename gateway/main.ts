@@ -9,6 +9,7 @@ import { startTracing } from "../platform/tracing";
 import { createConsulClient } from "../registry/consul-client";
 import { startGateway } from "./gateway";
 import { readGatewayConfig } from "./gateway-config";
+import { otlpIngestHandler } from "./run-traces";
 import { loadTokenStore } from "./token-store";
 
 const log = createLogger("gateway");
@@ -16,7 +17,13 @@ const log = createLogger("gateway");
 runProcess(log, async () => {
   const env = new EnvReader();
   // 0 picks a free port; -1 turns the listener off.
-  const metricsPort = env.int("METRICS_PORT", 0, { min: -1, max: 65535 });
+  // GATEWAY_METRICS_PORT: a fixed port for the gateway alone when processes share METRICS_PORT.
+  const metricsPort = env.int(
+    "GATEWAY_METRICS_PORT",
+    env.int("METRICS_PORT", 0, { min: -1, max: 65535 }),
+    { min: -1, max: 65535 },
+  );
+  const traceUiUrl = env.optionalString("GATEWAY_TRACE_UI_URL");
   const config = readGatewayConfig(env);
   const tokens = loadTokenStore({
     ...(config.tokensFile ? { file: config.tokensFile } : {}),
@@ -42,6 +49,7 @@ runProcess(log, async () => {
     ...(config.routerDiscovery
       ? { routerDiscovery: createDiscoveryFromConfig(config.routerDiscovery, consul) }
       : {}),
+    ...(traceUiUrl ? { traceUiUrl } : {}),
     logger: log,
   });
   const metrics =
@@ -50,6 +58,8 @@ runProcess(log, async () => {
           host: config.host,
           port: metricsPort,
           render: () => "",
+          // Spans of console runs, when the processes export OTLP/JSON here.
+          routes: { "/v1/traces": otlpIngestHandler(gateway.runTraces) },
           logger: log,
         })
       : undefined;

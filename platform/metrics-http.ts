@@ -17,6 +17,8 @@ export interface MetricsServerOptions {
   runtime?: boolean;
   /** Answers GET /healthz: 200 while true, 503 otherwise. Default: always healthy. */
   healthy?: () => boolean;
+  /** Further handlers by exact path (e.g. an OTLP ingest at /v1/traces). Default none. */
+  routes?: Record<string, (req: IncomingMessage, res: ServerResponse) => void>;
   /** Receives render failures. Default: none. */
   logger?: Logger;
 }
@@ -33,7 +35,15 @@ export async function startMetricsServer(options: MetricsServerOptions): Promise
   const host = options.host ?? "127.0.0.1";
 
   const handle = async (req: IncomingMessage, res: ServerResponse) => {
-    const path = (req.url ?? "/").split("?", 1)[0];
+    const path = (req.url ?? "/").split("?", 1)[0] ?? "/";
+    const route =
+      options.routes !== undefined && Object.hasOwn(options.routes, path)
+        ? options.routes[path]
+        : undefined;
+    if (route !== undefined) {
+      route(req, res);
+      return;
+    }
     if (path !== "/metrics" && path !== "/healthz") {
       return reply(res, 404, "text/plain; charset=utf-8", "not found\n");
     }

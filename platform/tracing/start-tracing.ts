@@ -17,11 +17,9 @@ const off: Tracing = { enabled: false, stop: async () => {} };
  * `defaultServiceName` unless OTEL_SERVICE_NAME says otherwise. Once per process; later calls
  * answer the first one's handle.
  */
-export async function startTracing(
-  defaultServiceName: string,
-  env: Readonly<Record<string, string | undefined>> = process.env,
-): Promise<Tracing> {
-  const config = readTracingConfig(env);
+export async function startTracing(defaultServiceName: string): Promise<Tracing> {
+  // The exporter and SDK read the same variables from process.env themselves.
+  const config = readTracingConfig(process.env);
   if (!config.enabled) return off;
   if (running !== undefined) return running;
   const [{ NodeTracerProvider, BatchSpanProcessor }, resources, exporterModule] = await Promise.all(
