@@ -17,7 +17,7 @@ const auth = readJwtConfig(env);
 env.done("bench router");
 
 // OTEL_* (as in production) turn tracing on; the bench sets them for its traced routers only.
-const tracing = await startTracing("router");
+const tracing = await startTracing("router", { asyncContext: false });
 const router = await startRouter({
   consul: createConsulClient({ address: consulAddress }),
   ...(auth ? { auth } : {}),

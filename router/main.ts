@@ -44,7 +44,8 @@ runProcess(log, async () => {
   const tokensPath = "path" in agentLink.tokens ? agentLink.tokens.path : "";
   const dialIn = explicitTokens !== undefined || existsSync(tokensPath);
 
-  const tracing = await startTracing("router");
+  // The relay passes spans explicitly; no async context is needed (or paid for) here.
+  const tracing = await startTracing("router", { asyncContext: false });
   const router = await startRouter({
     consul: createConsulClient({ address: consulAddress }),
     host,

@@ -18,6 +18,19 @@ import { headerListGetter, headerListSetter } from "./header-list-carrier";
 import { rpcAttributes, serverAddressAttributes, spanStatusFor } from "./rpc-attributes";
 import { type TraceIds, traceIdsOf } from "./trace-ids";
 
+/** Span names and rpc.* attributes by path, bounded: the front door sees any path. */
+const rpcByPath = new Map<string, ReturnType<typeof rpcAttributes>>();
+const maxCachedPaths = 256;
+
+function rpcFor(path: string): ReturnType<typeof rpcAttributes> {
+  let found = rpcByPath.get(path);
+  if (found === undefined) {
+    found = rpcAttributes(path);
+    if (rpcByPath.size < maxCachedPaths) rpcByPath.set(path, found);
+  }
+  return found;
+}
+
 export class RelayTrace {
   private readonly context: Context;
   private readonly name: string;
@@ -33,20 +46,26 @@ export class RelayTrace {
     relay: string,
   ) {
     const parent = propagation.extract(ROOT_CONTEXT, requestHeaders, headerListGetter);
-    const { name, attributes } = rpcAttributes(path);
+    const { name, attributes } = rpcFor(path);
     this.name = name;
     this.rpc = attributes;
-    this.span = tracer.startSpan(
-      name,
-      { kind: SpanKind.SERVER, attributes: { ...attributes, "agentplatform.relay": relay } },
-      parent,
-    );
+    // Attributes only for spans that are recorded: an unsampled call (most, at 1%) skips them.
+    this.span = tracer.startSpan(name, { kind: SpanKind.SERVER }, parent);
+    if (this.span.isRecording()) {
+      this.span.setAttributes(attributes);
+      this.span.setAttribute("agentplatform.relay", relay);
+    }
     this.context = trace.setSpan(parent, this.span);
   }
 
   /** An attempt on `address` starts; its span's context replaces the traceparent in `upstream`. */
   attemptStarted(address: string, upstream: HeaderList): void {
     this.attempts++;
+    if (!this.span.isRecording()) {
+      // Not sampled: the next hop learns that from this span's context; no attempt spans.
+      if (this.attempts === 1) propagation.inject(this.context, upstream, headerListSetter);
+      return;
+    }
     const target = serverAddressAttributes(address);
     if (this.attempts > 1) this.span.addEvent("retry", { attempt: this.attempts, ...target });
     const span = this.tracer.startSpan(

@@ -17,7 +17,19 @@ const off: Tracing = { enabled: false, stop: async () => {} };
  * `defaultServiceName` unless OTEL_SERVICE_NAME says otherwise. Once per process; later calls
  * answer the first one's handle.
  */
-export async function startTracing(defaultServiceName: string): Promise<Tracing> {
+export interface StartTracingOptions {
+  /**
+   * Carry the active span across awaits (AsyncLocalStorage), so a handler's own calls and log
+   * lines join its span. Processes that only relay (the routers) turn it off: once enabled it
+   * costs every async operation of the process. Default true.
+   */
+  asyncContext?: boolean;
+}
+
+export async function startTracing(
+  defaultServiceName: string,
+  options: StartTracingOptions = {},
+): Promise<Tracing> {
   // The exporter and SDK read the same variables from process.env themselves.
   const config = readTracingConfig(process.env);
   if (!config.enabled) return off;
@@ -39,7 +51,7 @@ export async function startTracing(defaultServiceName: string): Promise<Tracing>
     resource,
     spanProcessors: [new BatchSpanProcessor(new exporterModule.OTLPTraceExporter())],
   });
-  provider.register();
+  provider.register(options.asyncContext === false ? { contextManager: null } : {});
   setActiveTracer(provider.getTracer("agent-platform"));
   const handle: Tracing = {
     enabled: true,
