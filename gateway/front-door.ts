@@ -179,8 +179,13 @@ export async function startFrontDoor(options: FrontDoorOptions): Promise<FrontDo
       failure: AttemptFailureKind | undefined,
     ): void {
       const transport = failure === "connect" || failure === "reset";
+      const trace = this.trace;
+      const wasEjected = trace !== undefined && balancer.isEjected(address);
       balancer.finished(service, address, transport ? "transport" : "ok");
-      this.trace?.attemptEnded(code, failure);
+      if (trace !== undefined) {
+        if (!wasEjected && balancer.isEjected(address)) trace.ejected(address);
+        trace.attemptEnded(code, failure);
+      }
       if (transport) watch.refresh();
     }
 

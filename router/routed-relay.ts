@@ -219,8 +219,13 @@ class RoutedCall extends RelayedCall implements CallRecord {
     failure: AttemptFailureKind | undefined,
   ): void {
     const deps = this.routing.deps;
+    const trace = this.trace;
+    const wasEjected = trace !== undefined && deps.balancer.isEjected(address);
     deps.balancer.finished(this.service, address, verdictFor(code, failure));
-    this.trace?.attemptEnded(code, failure);
+    if (trace !== undefined) {
+      if (!wasEjected && deps.balancer.isEjected(address)) trace.ejected(address);
+      trace.attemptEnded(code, failure);
+    }
     deps.recorder?.callEnded(this.routed.path, address, this.streaming);
     if (failure === "connect" || failure === "reset") deps.directory.refresh(this.service);
   }

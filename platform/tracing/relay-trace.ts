@@ -88,6 +88,11 @@ export class RelayTrace {
     span.end();
   }
 
+  /** This call's failure took `address` out of rotation (outlier ejection). */
+  ejected(address: string): void {
+    this.span.addEvent("ejected", serverAddressAttributes(address));
+  }
+
   /** Something worth seeing on the call's span (an ejection, a refusal). */
   event(name: string, attributes?: Attributes): void {
     this.span.addEvent(name, attributes);
