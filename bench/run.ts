@@ -1,12 +1,14 @@
 // `npm run bench`: unary ExecuteTask throughput, latency and CPU straight to the echo agent,
 // through one router, through nginx grpc_pass and through HAProxy (h2), side by side in one run
-// with h2load as the load generator. `npm run bench -- --quick` for a shorter run.
+// with h2load as the load generator; then how often round robin and p2c pick a slow instance.
+// `npm run bench -- --quick` for a shorter run.
 import { execFileSync } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
 import { cpus, loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
 import { createLogger } from "../platform/log";
 import { startEmbeddedRegistry } from "../registry/embedded/embedded-registry";
+import { compareBalancers, formatBalancerTable } from "./balancer-comparison";
 import { type BenchOptions, parseBenchOptions } from "./bench-options";
 import { type Child, findCommand, startNodeChild } from "./child-process";
 import {
@@ -94,6 +96,7 @@ async function main(): Promise<void> {
     } else {
       say("every request succeeded: h2load saw only 2xx and the echo agent answered every call OK");
     }
+    say(`\n${formatBalancerTable(await compareBalancers(options.rounds))}\n`);
   } finally {
     for (const child of children.reverse()) await child.stop();
     await registry.close();
