@@ -2,9 +2,10 @@
 // processes), a registry and an echo backend, under steady gRPC load.
 import { Code } from "@connectrpc/connect";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { eventually } from "../platform/test-support/eventually";
 import { startTestRegistry, type TestRegistry, waitRoutable } from "../router/test-support/cluster";
 import { type EchoBackend, startEchoBackend } from "../router/test-support/echo-backend";
-import { failureSummary, failures, sleep, startLoad, until } from "./fixtures/grpc-load";
+import { failureSummary, failures, sleep, startLoad } from "./fixtures/grpc-load";
 import { type RunningHaproxy, startLoopbackHaproxy } from "./fixtures/haproxy";
 import { type Child, freePorts, startTsChild } from "./fixtures/processes";
 
@@ -36,8 +37,9 @@ beforeAll(async () => {
     servers: Object.fromEntries(names.map((n, i) => [n, `127.0.0.1:${routerPorts[i]}`])),
   });
   // Every router must pass the gRPC health check (rise 2, inter 2s) before load starts.
-  await until("all routers UP in HAProxy", async () =>
-    Object.values(await haproxy.serverStatus()).every((s) => s === "UP"),
+  await eventually(
+    async () => Object.values(await haproxy.serverStatus()).every((s) => s === "UP"),
+    { what: "all routers UP in HAProxy" },
   );
 }, 30_000);
 
@@ -60,9 +62,9 @@ describe("HAProxy TCP front door (haproxy/haproxy.cfg)", () => {
     if (!draining) throw new Error("router-a missing");
     await draining.stop("SIGTERM");
     const exitedAt = performance.now();
-    await until(
-      "router-a DOWN in HAProxy",
+    await eventually(
       async () => (await haproxy.serverStatus())["router-a"]?.startsWith("DOWN") ?? false,
+      { what: "router-a DOWN in HAProxy" },
     );
     await sleep(1000);
     const records = await load.stop();
@@ -77,9 +79,9 @@ describe("HAProxy TCP front door (haproxy/haproxy.cfg)", () => {
     if (!victim) throw new Error("router-b missing");
     const killedAt = performance.now();
     await victim.stop("SIGKILL");
-    await until(
-      "router-b DOWN in HAProxy",
+    await eventually(
       async () => (await haproxy.serverStatus())["router-b"]?.startsWith("DOWN") ?? false,
+      { what: "router-b DOWN in HAProxy" },
     );
     const downAt = performance.now();
     await sleep(1500);

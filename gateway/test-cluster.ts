@@ -148,24 +148,3 @@ export async function startTestCluster(
     },
   };
 }
-
-/** Polls until check() returns a value, or fails after timeoutMs with the last error. */
-export async function eventually<T>(
-  check: () => Promise<T | undefined> | T | undefined,
-  { timeoutMs = 15_000, intervalMs = 100 } = {},
-): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let lastError: unknown;
-  while (Date.now() < deadline) {
-    try {
-      const value = await check();
-      if (value !== undefined) return value;
-    } catch (err) {
-      lastError = err;
-    }
-    await new Promise((r) => setTimeout(r, intervalMs));
-  }
-  throw new Error(
-    `condition not met within ${timeoutMs} ms${lastError ? `: ${String(lastError)}` : ""}`,
-  );
-}

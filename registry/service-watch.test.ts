@@ -1,9 +1,9 @@
 import * as http from "node:http";
 import type { AddressInfo } from "node:net";
 import { afterEach, describe, expect, it } from "vitest";
+import { eventually } from "../platform/test-support/eventually";
 import { createConsulClient } from "./consul-client";
 import type { ServiceEntry } from "./consul-types";
-import { eventually } from "./embedded/eventually";
 import { nextIndex, type ServiceSnapshot, type ServiceWatch, watchService } from "./service-watch";
 
 /** One request the fake registry received: the ?index it carried (0 when absent) and when. */
@@ -136,7 +136,7 @@ describe("watchService against a misbehaving registry", () => {
     expect(watch.current()).toMatchObject({ stale: false, index: 5 });
 
     await first.stop();
-    const stale = await eventually(() => (watch?.current().stale ? watch.current() : undefined), {
+    const stale = await eventually(() => (watch?.current().stale ? watch.current() : false), {
       what: "stale snapshot",
     });
     expect(stale.instances.map((i) => i.port)).toEqual([50052, 50062]);
@@ -148,9 +148,12 @@ describe("watchService against a misbehaving registry", () => {
     await fakeRegistry((_req, res, seen) => {
       if (seen.index === 0) return answer(res, 9, entries(50052));
     }, first.port);
-    const fresh = await eventually(() => (watch?.current().stale ? undefined : watch?.current()), {
-      what: "recovery",
-    });
+    const fresh = await eventually(
+      () => (watch === undefined || watch.current().stale ? false : watch.current()),
+      {
+        what: "recovery",
+      },
+    );
     expect(fresh.error).toBeUndefined();
     expect(fresh.instances.map((i) => i.port)).toEqual([50052]);
     expect(fresh.refreshedAt).toBeGreaterThan(stale.refreshedAt);

@@ -1,9 +1,9 @@
 import { Code, ConnectError, createClient } from "@connectrpc/connect";
 import { afterEach, describe, expect, it } from "vitest";
 import { AgentService, ServingState, TaskWorker } from "../gen/agentplatform/v1/platform_pb";
+import { eventually } from "../platform/test-support/eventually";
 import type { Router } from "./router";
 import {
-  eventually,
   grpcTransport,
   startTestRegistry,
   startTestRouter,

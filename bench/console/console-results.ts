@@ -22,6 +22,8 @@ export interface ChartResult {
 export interface ConsoleResults {
   date: string;
   browser: string;
+  /** 1-minute load average when the benchmark started: other work on the machine shows here. */
+  loadAverage: number;
   stream?: StreamResult;
   charts: ChartResult[];
 }
@@ -33,7 +35,7 @@ const ms = (v: number) => `${v.toFixed(1)} ms`;
 
 export function formatConsoleResults(results: ConsoleResults): string {
   const lines = [
-    `Measured with \`npm run bench:console\` on ${results.date}, headless ${results.browser}, the 2-core machine, the whole stack running beside the browser.`,
+    `Measured with \`npm run bench:console\` on ${results.date}, headless ${results.browser}, the 2-core machine (load average ${results.loadAverage.toFixed(2)} at the start), the whole stack running beside the browser.`,
     "",
   ];
   const stream = results.stream;

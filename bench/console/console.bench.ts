@@ -3,6 +3,7 @@
 // services. Figures only, no pass/fail on speed; bench/console/run.ts prints them as a table.
 import { execFileSync } from "node:child_process";
 import { mkdirSync, writeFileSync } from "node:fs";
+import { loadavg } from "node:os";
 import { dirname } from "node:path";
 import { expect, test } from "@playwright/test";
 import { generateLoad } from "../../e2e/load";
@@ -17,6 +18,7 @@ test.describe.configure({ mode: "serial" });
 const results: ConsoleResults = {
   date: new Date().toISOString().slice(0, 10),
   browser: chromiumVersion(),
+  loadAverage: loadavg()[0] ?? 0,
   charts: [],
 };
 

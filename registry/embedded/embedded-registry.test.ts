@@ -265,11 +265,10 @@ describe("embedded registry: bad input", () => {
 describe("embedded registry: blocking queries", () => {
   it("wakes a blocked query when its answer changes", async () => {
     const first = await consul.healthService("agent-echo");
-    const started = Date.now();
-    const blocked = consul.healthService("agent-echo", { index: first.index, wait: "20s" });
+    // Waits up to five minutes, far past the test's timeout: only the change can end it in time.
+    const blocked = consul.healthService("agent-echo", { index: first.index, wait: "5m" });
     setTimeout(() => void consul.register({ ID: "e1", Name: "agent-echo", Check: ttl }), 100);
     const answer = await blocked;
-    expect(Date.now() - started).toBeLessThan(5000);
     expect(answer.index).toBeGreaterThan(first.index);
     expect(answer.value.map((e) => e.Service.ID)).toEqual(["e1"]);
   });
@@ -285,7 +284,6 @@ describe("embedded registry: blocking queries", () => {
     const elapsed = Date.now() - started;
     // wait plus Consul's jitter of at most wait/16.
     expect(elapsed).toBeGreaterThanOrEqual(950);
-    expect(elapsed).toBeLessThan(4000);
     expect(answer.index).toBe(first.index);
     expect(answer.value.map((e) => e.Service.ID)).toEqual(["e1"]);
   });

@@ -9,11 +9,11 @@ import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { type GrpcServer, startGrpcServer } from "../../platform/grpc-server";
 import { createHealthStatusTable, ServingStatus } from "../../platform/health";
 import { createLogger } from "../../platform/log";
+import { eventually } from "../../platform/test-support/eventually";
 import type { TlsFiles } from "../../platform/tls";
 import { type ConsulClient, createConsulClient } from "../consul-client";
 import type { CheckDefinition, HealthCheckEntry } from "../consul-types";
 import { type EmbeddedRegistry, startEmbeddedRegistry } from "./embedded-registry";
-import { eventually } from "./eventually";
 
 const logger = createLogger("test", { level: "error" });
 let registry: EmbeddedRegistry;
@@ -48,7 +48,7 @@ async function statusBecomes(id: string, status: string, timeoutMs = 8000): Prom
   const check = await eventually(
     async () => {
       const c = await checkOf(id);
-      return c?.Status === status ? c : undefined;
+      return c?.Status === status ? c : false;
     },
     { timeoutMs, what: `${id} ${status}` },
   );
@@ -110,7 +110,7 @@ describe("gRPC checks", () => {
 
     await register("unknown-service", { GRPC: `${server.address}/nope`, Interval: "100ms" });
     await eventually(
-      async () => (await checkOf("unknown-service"))?.Output.includes("code = NotFound"),
+      async () => (await checkOf("unknown-service"))?.Output.includes("code = NotFound") === true,
       {
         what: "unknown-service check to run",
       },
@@ -156,13 +156,16 @@ describe("gRPC checks", () => {
     await register("plaintext", { GRPC: server.address, Interval: "100ms" });
     await statusBecomes("skip-verify", "passing");
     // A self-signed certificate fails verification, and h2c cannot talk to a TLS port.
-    await eventually(async () => (await checkOf("verify"))?.Output.includes("rpc error"), {
+    await eventually(async () => (await checkOf("verify"))?.Output.includes("rpc error") === true, {
       what: "verify check to run",
     });
     expect((await checkOf("verify"))?.Status).toBe("critical");
-    await eventually(async () => (await checkOf("plaintext"))?.Output.includes("rpc error"), {
-      what: "plaintext check to run",
-    });
+    await eventually(
+      async () => (await checkOf("plaintext"))?.Output.includes("rpc error") === true,
+      {
+        what: "plaintext check to run",
+      },
+    );
     expect((await checkOf("plaintext"))?.Status).toBe("critical");
   });
 });

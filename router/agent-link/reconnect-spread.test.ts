@@ -3,15 +3,11 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createLogger } from "../../platform/log";
+import { eventually } from "../../platform/test-support/eventually";
 import { natAgent } from "../../services/nat-agent/nat-agent";
 import { type DialInAgent, runDialInAgent } from "../../services/sdk/dial-in-agent";
 import type { Router } from "../router";
-import {
-  eventually,
-  startTestRegistry,
-  startTestRouter,
-  type TestRegistry,
-} from "../test-support/cluster";
+import { startTestRegistry, startTestRouter, type TestRegistry } from "../test-support/cluster";
 import { type LinkedAgentsHub, linkedAgentsFactory } from "./linked-agents-hub";
 import { ensureLocalAgentToken } from "./local-agent-tokens";
 

@@ -31,29 +31,6 @@ export function clientsFor(address: string) {
   };
 }
 
-/** Polls `probe` until it returns a value other than undefined, or fails after timeoutMs. */
-export async function eventually<T>(
-  what: string,
-  probe: () => Promise<T | undefined> | T | undefined,
-  timeoutMs = 10_000,
-  intervalMs = 50,
-): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let lastError: unknown;
-  for (;;) {
-    try {
-      const value = await probe();
-      if (value !== undefined) return value;
-    } catch (err) {
-      lastError = err;
-    }
-    if (Date.now() > deadline) {
-      throw new Error(`timed out waiting for ${what}${lastError ? `: ${String(lastError)}` : ""}`);
-    }
-    await new Promise((r) => setTimeout(r, intervalMs));
-  }
-}
-
 /** The code of a rejected call, or "resolved" when it did not fail. */
 export async function codeOf(call: Promise<unknown>): Promise<number | "resolved"> {
   try {
