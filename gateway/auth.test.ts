@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ConsoleService, type InvokeEvent, Role } from "../gen/agentplatform/v1/console_pb";
 import { AgentService } from "../gen/agentplatform/v1/platform_pb";
 import { eventually } from "../platform/test-support/eventually";
-import { startTestCluster, type TestCluster } from "./test-cluster";
+import { startTestCluster, type TestCluster } from "./test-support/test-cluster";
 import {
   createTokenStore,
   digestToken,

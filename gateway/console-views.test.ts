@@ -18,7 +18,7 @@ import { ServingStatus } from "../platform/health";
 import { eventually } from "../platform/test-support/eventually";
 import { clusterSource } from "./metrics-history";
 import { cacheDrift } from "./router-fleet";
-import { startTestCluster, type TestCluster } from "./test-cluster";
+import { startTestCluster, type TestCluster } from "./test-support/test-cluster";
 
 let cluster: TestCluster;
 const client = () =>

@@ -11,7 +11,10 @@ import {
 import { type EchoBackend, startEchoBackend } from "../router/test-support/echo-backend";
 import { EnvReader } from "./config";
 import { createDiscoveryFromConfig, readDiscoveryConfig } from "./discovery/discovery-config";
-import { type LoopbackDnsServer, startLoopbackDnsServer } from "./discovery/loopback-dns-server";
+import {
+  type LoopbackDnsServer,
+  startLoopbackDnsServer,
+} from "./discovery/test-support/loopback-dns-server";
 import { chosenRouterKey, createRouterTransport, type RouterTransport } from "./router-transport";
 import { eventually } from "./test-support/eventually";
 

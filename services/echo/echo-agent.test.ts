@@ -11,7 +11,12 @@ import type { ConsulClient } from "../../registry/consul-client";
 import type { EmbeddedRegistry } from "../../registry/embedded/embedded-registry";
 import { startTestRouter } from "../../router/test-support/cluster";
 import { type RunningService, startService } from "../sdk";
-import { clientsFor, codeOf, quietLogger, startTestRegistry } from "../sdk/test-support";
+import {
+  clientsFor,
+  codeOf,
+  quietLogger,
+  startTestRegistry,
+} from "../sdk/test-support/test-services";
 import { echoAgent } from "./echo-agent";
 
 let registry: EmbeddedRegistry;

@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { eventually } from "../../platform/test-support/eventually";
 import type { ConsulClient } from "../../registry/consul-client";
 import type { EmbeddedRegistry } from "../../registry/embedded/embedded-registry";
-import { clientsFor, startTestRegistry } from "../sdk/test-support";
+import { clientsFor, startTestRegistry } from "../sdk/test-support/test-services";
 
 const root = new URL("../..", import.meta.url).pathname;
 let registry: EmbeddedRegistry;

@@ -8,7 +8,7 @@ import { eventually } from "../../platform/test-support/eventually";
 import type { Router } from "../../router/router";
 import { startTestRouter } from "../../router/test-support/cluster";
 import { type RunningService, startService, type ToolDefinition } from "../sdk";
-import { clientsFor, quietLogger, startTestRegistry } from "../sdk/test-support";
+import { clientsFor, quietLogger, startTestRegistry } from "../sdk/test-support/test-services";
 import { loadClimateDataset } from "../weather/climate-dataset";
 import { createClimatologyProvider } from "../weather/climatology-provider";
 import { createWeatherTool } from "../weather/weather-tool";

@@ -8,7 +8,12 @@ import { eventually } from "../../platform/test-support/eventually";
 import type { Router } from "../../router/router";
 import { startTestRouter } from "../../router/test-support/cluster";
 import { type RunningService, startService } from "../sdk";
-import { clientsFor, codeOf, quietLogger, startTestRegistry } from "../sdk/test-support";
+import {
+  clientsFor,
+  codeOf,
+  quietLogger,
+  startTestRegistry,
+} from "../sdk/test-support/test-services";
 import { loadClimateDataset } from "../weather/climate-dataset";
 import { createClimatologyProvider } from "../weather/climatology-provider";
 import { createWeatherTool } from "../weather/weather-tool";

@@ -17,7 +17,7 @@ import type { Router } from "../../router/router";
 import { startTestRouter } from "../../router/test-support/cluster";
 import { echoAgent } from "../echo/echo-agent";
 import { defineAgent, defineTool, type RunningService, readServiceConfig, startService } from ".";
-import { codeOf, quietLogger, startTestRegistry } from "./test-support";
+import { codeOf, quietLogger, startTestRegistry } from "./test-support/test-services";
 
 const secret = "service-token-test-secret-0123456789abcdef";
 const jwtEnv = {

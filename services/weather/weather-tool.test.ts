@@ -6,7 +6,12 @@ import type { ConsulClient } from "../../registry/consul-client";
 import type { EmbeddedRegistry } from "../../registry/embedded/embedded-registry";
 import { startTestRouter } from "../../router/test-support/cluster";
 import { type RunningService, startService } from "../sdk";
-import { clientsFor, codeOf, quietLogger, startTestRegistry } from "../sdk/test-support";
+import {
+  clientsFor,
+  codeOf,
+  quietLogger,
+  startTestRegistry,
+} from "../sdk/test-support/test-services";
 import { type CityNormals, defaultDatasetPath, loadClimateDataset } from "./climate-dataset";
 import { createClimatologyProvider } from "./climatology-provider";
 import { createWeatherTool } from "./weather-tool";

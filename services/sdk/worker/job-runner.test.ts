@@ -9,7 +9,7 @@ import { eventually } from "../../../platform/test-support/eventually";
 import { defineWorker } from "../definitions";
 import { createPlatformClient } from "../platform-client";
 import { sleep } from "../service-context";
-import { quietLogger } from "../test-support";
+import { quietLogger } from "../test-support/test-services";
 import { createJobRunner, type JobRunner } from "./job-runner";
 import { openTaskStore, type StoredTask, type TaskStore } from "./task-store";
 

@@ -1,13 +1,13 @@
 // Shared pieces of the services' integration tests: an embedded registry, clients, polling.
 import { ConnectError, createClient } from "@connectrpc/connect";
 import { createGrpcTransport } from "@connectrpc/connect-node";
-import { AgentService, TaskWorker, ToolService } from "../../gen/agentplatform/v1/platform_pb";
-import { createLogger } from "../../platform/log";
-import { type ConsulClient, createConsulClient } from "../../registry/consul-client";
+import { AgentService, TaskWorker, ToolService } from "../../../gen/agentplatform/v1/platform_pb";
+import { createLogger } from "../../../platform/log";
+import { type ConsulClient, createConsulClient } from "../../../registry/consul-client";
 import {
   type EmbeddedRegistry,
   startEmbeddedRegistry,
-} from "../../registry/embedded/embedded-registry";
+} from "../../../registry/embedded/embedded-registry";
 
 export const quietLogger = createLogger("test", {
   level: process.env.TEST_LOG_LEVEL === "debug" ? "debug" : "error",
