@@ -19,6 +19,7 @@ import {
 import { eventually } from "../platform/test-support/eventually";
 import { type CertPaths, makeCerts } from "../scripts/make-certs";
 import { type Stack, startStack } from "../scripts/stack";
+import { freePortBlock } from "./fixtures/processes";
 
 let stack: Stack;
 let certs: CertPaths;
@@ -28,7 +29,7 @@ const lines: string[] = [];
 beforeAll(async () => {
   certs = makeCerts({ dir: join(dir, "certs") });
   stack = await startStack({
-    basePort: 31400,
+    basePort: await freePortBlock(7),
     withConsole: false,
     dataDir: join(dir, "data"),
     env: {
