@@ -87,11 +87,10 @@ describe("watchService against a misbehaving registry", () => {
     watch = watchService(createConsulClient({ address: fake.address }), "svc", {
       minIntervalMs: 100,
     });
-    await sleep(1000);
-    const count = fake.seen.length;
-    // One query per 100 ms floor: about 10 in a second, never thousands.
-    expect(count).toBeGreaterThanOrEqual(3);
-    expect(count).toBeLessThanOrEqual(13);
+    await eventually(() => fake.seen.length >= 6, { what: "six queries" });
+    // One query per 100 ms floor, never a hot loop: consecutive queries keep their distance.
+    const gaps = fake.seen.slice(1, 6).map((s, i) => s.at - (fake.seen[i]?.at ?? 0));
+    expect(Math.min(...gaps)).toBeGreaterThanOrEqual(90);
     // After an answer of 0 the watch still asks to block (index 1), as Consul advises.
     expect(fake.seen.slice(1).every((s) => s.index === 1)).toBe(true);
     expect(watch.current().instances.map((i) => i.port)).toEqual([1]);
@@ -113,11 +112,12 @@ describe("watchService against a misbehaving registry", () => {
     });
     const snapshots: ServiceSnapshot[] = [];
     watch.subscribe((s) => snapshots.push(s));
-    await sleep(1000);
+    await eventually(() => answered >= 4, { what: "four answers" });
     frozen = true;
-    await sleep(150);
-    expect(answered).toBeGreaterThanOrEqual(3);
-    expect(answered).toBeLessThanOrEqual(7);
+    // The count settles: the watch has asked once more and that query hangs.
+    await eventually(() => fake.seen.length === answered + 1 && snapshots.length === answered, {
+      what: "the next query to hang",
+    });
     const gaps = fake.seen.slice(1).map((s, i) => s.at - (fake.seen[i]?.at ?? 0));
     expect(Math.min(...gaps)).toBeGreaterThanOrEqual(180);
     // Every answer was seen and the view is the latest one.

