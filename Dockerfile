@@ -1,8 +1,10 @@
 # One image for every Node.js component: routers, agents/tools/workers, the gateway and the
 # Next.js console. docker-compose.yml picks the process with `command:`.
-#   deps:    npm ci (all dependencies, for the console build)
-#   build:   next build, then drop dev dependencies
-#   runtime: slim Node.js, non-root user, only what the processes need
+#   deps:    npm ci (all dependencies, for the builds)
+#   build:   next build and the servers compiled to dist/ (scripts/build.mjs), then drop dev
+#            dependencies
+#   runtime: slim Node.js, non-root user, only what the processes need: dist/, the console build,
+#            production dependencies; every server runs `node --enable-source-maps dist/…`
 
 FROM node:20-bookworm-slim AS deps
 WORKDIR /app
@@ -13,6 +15,7 @@ FROM deps AS build
 ENV NEXT_TELEMETRY_DISABLED=1
 COPY . .
 RUN npx next build \
+ && node scripts/build.mjs \
  && npm prune --omit=dev --no-audit --no-fund
 
 FROM node:20-bookworm-slim AS runtime
@@ -25,14 +28,9 @@ RUN mkdir -p /data && chown node:node /data
 COPY --from=build /app/package.json /app/package-lock.json /app/tsconfig.json /app/next.config.ts ./
 COPY --from=build /app/node_modules ./node_modules
 COPY --from=build /app/.next ./.next
-COPY --from=build /app/gen ./gen
-COPY --from=build /app/platform ./platform
-COPY --from=build /app/registry ./registry
-COPY --from=build /app/router ./router
-COPY --from=build /app/services ./services
-COPY --from=build /app/gateway ./gateway
-COPY --from=build /app/deploy ./deploy
+COPY --from=build /app/dist ./dist
+COPY --from=build /app/deploy/docker-entrypoint.sh ./deploy/docker-entrypoint.sh
 USER node
 # Registers each instance under its container address unless told otherwise.
 ENTRYPOINT ["/app/deploy/docker-entrypoint.sh"]
-CMD ["node", "--import", "tsx", "router/main.ts"]
+CMD ["node", "--enable-source-maps", "dist/router/main.js"]

@@ -1,8 +1,8 @@
 // `npm run bench`: unary ExecuteTask throughput, latency and CPU straight to the echo agent,
 // through one router, through nginx grpc_pass and through HAProxy (h2), side by side in one run
 // with h2load as the load generator; the router also with tracing on (parent-based sampling of
-// 1% and 100%, exporting OTLP to a receiver in this process). `npm run bench -- --quick` for a
-// shorter run.
+// 1% and 100%, exporting OTLP to a receiver in this process); then how often round robin and p2c
+// pick a slow instance. `npm run bench -- --quick` for a shorter run.
 import { execFileSync } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
 import { cpus, loadavg, tmpdir } from "node:os";
@@ -13,6 +13,7 @@ import {
   startOtlpReceiver,
 } from "../platform/tracing/test-support/otlp-receiver";
 import { startEmbeddedRegistry } from "../registry/embedded/embedded-registry";
+import { compareBalancers, formatBalancerTable } from "./balancer-comparison";
 import { type BenchOptions, parseBenchOptions } from "./bench-options";
 import { type Child, findCommand, startNodeChild } from "./child-process";
 import {
@@ -123,6 +124,7 @@ async function main(): Promise<void> {
     } else {
       say("every request succeeded: h2load saw only 2xx and the echo agent answered every call OK");
     }
+    say(`\n${formatBalancerTable(await compareBalancers(options.rounds))}\n`);
   } finally {
     for (const child of children.reverse()) await child.stop();
     await registry.close();

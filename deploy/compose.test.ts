@@ -50,6 +50,18 @@ function scriptOf(command: string[]): string | undefined {
   return command.find((arg) => /\.(ts|sh|js)$/.test(arg) || arg.startsWith("node_modules/"));
 }
 
+/**
+ * The source behind a command's file: dist/x/main.js is compiled from x/main.ts, which must be an
+ * entry point of scripts/build.mjs; any other file is its own source.
+ */
+function sourceOf(script: string): string {
+  const compiled = /^dist\/(.+)\.js$/.exec(script);
+  if (!compiled) return script;
+  const source = `${compiled[1]}.ts`;
+  expect(text("scripts/build.mjs"), `${source} is built to ${script}`).toContain(`"${source}"`);
+  return source;
+}
+
 describe("docker-compose.yml", () => {
   it("runs Consul, Envoy, routers, the four services, the gateway and the console", () => {
     expect(service("consul").image).toMatch(/^hashicorp\/consul:/);
@@ -77,10 +89,15 @@ describe("docker-compose.yml", () => {
       const script = scriptOf(s.command ?? []);
       expect(script, `${name} command`).toBeDefined();
       if (!script) continue;
-      expect(existsSync(new URL(script, root)), `${name}: ${script} exists`).toBe(true);
+      const source = sourceOf(script);
+      expect(existsSync(new URL(source, root)), `${name}: ${source} exists`).toBe(true);
       expect(inImage(script), `${name}: ${script} is copied into the image`).toBe(true);
       const check = scriptOf(s.healthcheck?.test ?? []);
-      if (check) expect(existsSync(new URL(check, root)), `${name}: ${check} exists`).toBe(true);
+      if (check) {
+        const checkSource = sourceOf(check);
+        expect(existsSync(new URL(checkSource, root)), `${name}: ${checkSource} exists`).toBe(true);
+        expect(inImage(check), `${name}: ${check} is copied into the image`).toBe(true);
+      }
     }
     const entrypoint = /^ENTRYPOINT \["\/app\/(.+?)"\]/m.exec(text("Dockerfile"))?.[1] ?? "";
     expect(inImage(entrypoint)).toBe(true);
@@ -168,11 +185,22 @@ describe("Dockerfile", () => {
     const runtime = stages.at(-1) ?? "";
     expect(runtime).toMatch(/^node:\d+-\S*slim AS runtime/);
     expect(runtime).toMatch(/^USER node$/m);
+    // Compiled servers only: no TypeScript sources and no tsx at run time.
+    expect(dockerfile).toMatch(/node scripts\/build\.mjs/);
+    expect(runtime).not.toMatch(/tsx/);
+    expect(
+      runtimeCopies().filter((c) => /^(platform|router|gateway|services|registry)\b/.test(c)),
+    ).toEqual([]);
+    expect(compose.services.router?.command).toEqual([
+      "node",
+      "--enable-source-maps",
+      "dist/router/main.js",
+    ]);
   });
 
   it("keeps dependencies, builds, secrets and local state out of the build context", () => {
     const ignored = text(".dockerignore").split("\n");
-    for (const entry of ["node_modules", ".next", ".git", "certs", ".data", ".env"]) {
+    for (const entry of ["node_modules", ".next", "dist", ".git", "certs", ".data", ".env"]) {
       expect(ignored).toContain(entry);
     }
   });

@@ -17,6 +17,7 @@ import {
 import { type GrpcServer, startGrpcServer } from "../platform/grpc-server";
 import { createHealthStatusTable } from "../platform/health";
 import { type Registration, registerInstance } from "../platform/registration";
+import { eventually } from "../platform/test-support/eventually";
 import { loadTlsFiles, type TlsFiles } from "../platform/tls";
 import { type Router, startRouter } from "../router/router";
 import { quietLogger, startTestRegistry, type TestRegistry } from "../router/test-support/cluster";
@@ -135,14 +136,13 @@ describe("make-certs", () => {
 describe("mTLS on every hop", () => {
   it("serves a client that presents a certificate: front door -> router -> agent", async () => {
     // The front door learns the router from the registry once its TCP check passes.
-    const deadline = Date.now() + 15_000;
-    let answer = "";
-    while (Date.now() < deadline) {
-      answer = await executeTask(door.address, withClientCert(), "over mTLS");
-      if (answer === "Echo: over mTLS") break;
-      await new Promise((r) => setTimeout(r, 200));
-    }
-    expect(answer).toBe("Echo: over mTLS");
+    await eventually(
+      async () =>
+        expect(await executeTask(door.address, withClientCert(), "over mTLS")).toBe(
+          "Echo: over mTLS",
+        ),
+      { what: "an answer over mTLS", intervalMs: 200 },
+    );
   });
 
   it("refuses a client without a certificate, or with one from another CA, at every hop", async () => {

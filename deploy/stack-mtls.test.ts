@@ -16,8 +16,10 @@ import {
   ToolRequestSchema,
   ToolResponseSchema,
 } from "../gen/agentplatform/v1/platform_pb";
+import { eventually } from "../platform/test-support/eventually";
 import { type CertPaths, makeCerts } from "../scripts/make-certs";
 import { type Stack, startStack } from "../scripts/stack";
+import { freePortBlock } from "./fixtures/processes";
 
 let stack: Stack;
 let certs: CertPaths;
@@ -27,7 +29,7 @@ const lines: string[] = [];
 beforeAll(async () => {
   certs = makeCerts({ dir: join(dir, "certs") });
   stack = await startStack({
-    basePort: 31400,
+    basePort: await freePortBlock(7),
     withConsole: false,
     dataDir: join(dir, "data"),
     env: {
@@ -159,18 +161,14 @@ describe("the local stack with mTLS on every hop", () => {
         ),
         (b) => fromBinary(TaskStatusResponseSchema, b),
       );
-    const deadline = Date.now() + 20_000;
-    let last = await status();
-    while (
-      Date.now() < deadline &&
-      (typeof last === "string" ||
-        last.state === TaskState.RUNNING ||
-        last.state === TaskState.PENDING)
-    ) {
-      await new Promise((r) => setTimeout(r, 200));
-      last = await status();
-    }
-    if (typeof last === "string") throw new Error(last);
+    const last = await eventually(
+      async () => {
+        const s = await status();
+        if (typeof s === "string") throw new Error(s);
+        return s.state === TaskState.RUNNING || s.state === TaskState.PENDING ? false : s;
+      },
+      { what: "the task to finish", timeoutMs: 20_000, intervalMs: 200 },
+    );
     expect(last.error).toBe("");
     expect(last.state).toBe(TaskState.SUCCEEDED);
   }, 30_000);

@@ -6,7 +6,8 @@ import { createConnectTransport, createGrpcWebTransport } from "@connectrpc/conn
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ConsoleService, type InvokeEvent, Role } from "../gen/agentplatform/v1/console_pb";
 import { AgentService } from "../gen/agentplatform/v1/platform_pb";
-import { eventually, startTestCluster, type TestCluster } from "./test-cluster";
+import { eventually } from "../platform/test-support/eventually";
+import { startTestCluster, type TestCluster } from "./test-support/test-cluster";
 import {
   createTokenStore,
   digestToken,
@@ -34,7 +35,7 @@ beforeAll(async () => {
     const ready = ["agent-echo", "grpc-router"].every(
       (name) => (services.find((s) => s.name === name)?.passingInstances ?? 0) > 0,
     );
-    return ready ? true : undefined;
+    return ready;
   });
 });
 
@@ -120,7 +121,7 @@ describe("roles", () => {
       const text = readFileSync(auditPath, "utf8").trim();
       const parsed = text === "" ? [] : text.split("\n").map((l) => JSON.parse(l));
       const mine = parsed.filter((l: { subject: string }) => l.subject === "otto");
-      return mine.length > 0 ? mine : undefined;
+      return mine.length > 0 ? mine : false;
     });
     expect(lines.at(-1)).toMatchObject({
       subject: "otto",

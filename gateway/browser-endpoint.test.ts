@@ -11,7 +11,7 @@ import {
   startEmbeddedRegistry,
 } from "../registry/embedded/embedded-registry";
 import { type Gateway, isLoopbackHost, startGateway } from "./gateway";
-import { quietLogger } from "./test-cluster";
+import { quietLogger } from "./test-support/test-cluster";
 
 let registry: EmbeddedRegistry;
 let gateway: Gateway;

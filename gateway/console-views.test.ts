@@ -15,9 +15,10 @@ import {
   GetEndpointsResponseSchema,
 } from "../gen/agentplatform/v1/router_admin_pb";
 import { ServingStatus } from "../platform/health";
+import { eventually } from "../platform/test-support/eventually";
 import { clusterSource } from "./metrics-history";
 import { cacheDrift } from "./router-fleet";
-import { eventually, startTestCluster, type TestCluster } from "./test-cluster";
+import { startTestCluster, type TestCluster } from "./test-support/test-cluster";
 
 let cluster: TestCluster;
 const client = () =>
@@ -32,7 +33,7 @@ beforeAll(async () => {
     const ready = ["agent-echo", "grpc-router"].every(
       (name) => (services.find((s) => s.name === name)?.passingInstances ?? 0) > 0,
     );
-    return ready ? true : undefined;
+    return ready;
   });
 });
 
@@ -101,7 +102,7 @@ describe("services", () => {
       const want = status === ServingStatus.SERVING ? HealthStatus.PASSING : HealthStatus.CRITICAL;
       await eventually(async () => {
         const echo = echoOf(await client().listServices({}));
-        return echo?.status === want ? true : undefined;
+        return echo?.status === want;
       });
     }
     const check = echoOf(await client().listServices({}))?.instances[0]?.checks.find(
@@ -165,7 +166,7 @@ describe("routers", () => {
     try {
       const ghost = await eventually(async () => {
         const { routers } = await client().listRouters({});
-        return routers.find((r) => r.instance?.instanceId === "grpc-router-ghost");
+        return routers.find((r) => r.instance?.instanceId === "grpc-router-ghost") ?? false;
       });
       expect(ghost.error).not.toBe("");
       expect(ghost.stats).toBeUndefined();
@@ -188,7 +189,7 @@ describe("resolve and metrics", () => {
     // Let the sampler (every 250 ms here) gather a few points before anyone watches.
     await eventually(() => {
       const cluster_ = cluster.gateway.metrics.series().find((s) => s.source === clusterSource);
-      return (cluster_?.points.length ?? 0) >= 3 ? true : undefined;
+      return (cluster_?.points.length ?? 0) >= 3;
     });
     const abort = new AbortController();
     const messages = [];

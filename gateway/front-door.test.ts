@@ -10,9 +10,9 @@ import { createBearerTokenInterceptor } from "../platform/auth/jwt";
 import { readJwtConfig } from "../platform/auth/jwt-config";
 import { signJwt } from "../platform/auth/jwt-token";
 import { EnvReader } from "../platform/config";
+import { eventually } from "../platform/test-support/eventually";
 import type { Router } from "../router/router";
 import {
-  eventually,
   grpcTransport,
   quietLogger,
   startTestRegistry,

@@ -4,7 +4,8 @@ import { createConnectTransport, createGrpcWebTransport } from "@connectrpc/conn
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ConsoleService, type InvokeEvent } from "../gen/agentplatform/v1/console_pb";
 import { AgentService } from "../gen/agentplatform/v1/platform_pb";
-import { eventually, startTestCluster, type TestCluster } from "./test-cluster";
+import { eventually } from "../platform/test-support/eventually";
+import { startTestCluster, type TestCluster } from "./test-support/test-cluster";
 
 let cluster: TestCluster;
 
@@ -17,7 +18,7 @@ beforeAll(async () => {
     const ready = ["agent-echo", "grpc-router"].every(
       (name) => (services.find((s) => s.name === name)?.passingInstances ?? 0) > 0,
     );
-    return ready ? true : undefined;
+    return ready;
   });
 });
 
@@ -100,7 +101,7 @@ describe("Invoke", () => {
     })().catch((e: unknown) => ConnectError.from(e));
     expect((err as ConnectError).code).toBe(Code.Canceled);
     expect(seen).toContain("message");
-    await eventually(() => (log.streamsCancelled > cancelledBefore ? true : undefined), {
+    await eventually(() => log.streamsCancelled > cancelledBefore, {
       timeoutMs: 5000,
     });
   });

@@ -7,9 +7,10 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ConsoleService } from "../gen/agentplatform/v1/console_pb";
 import { TraceService } from "../gen/agentplatform/v1/trace_pb";
 import { type MetricsServer, startMetricsServer } from "../platform/metrics-http";
+import { eventually } from "../platform/test-support/eventually";
 import { startTracing, type Tracing } from "../platform/tracing";
 import { otlpIngestHandler } from "./run-traces";
-import { eventually, startTestCluster, type TestCluster } from "./test-cluster";
+import { startTestCluster, type TestCluster } from "./test-support/test-cluster";
 
 let cluster: TestCluster;
 let ingest: MetricsServer;
@@ -43,7 +44,7 @@ beforeAll(async () => {
     const ready = ["agent-echo", "grpc-router"].every(
       (name) => (services.find((s) => s.name === name)?.passingInstances ?? 0) > 0,
     );
-    return ready ? true : undefined;
+    return ready;
   });
 });
 
@@ -70,7 +71,7 @@ describe("TraceService.GetRunTrace", () => {
     const answer = await eventually(async () => {
       const got = await traces.getRunTrace({ traceId });
       // Invoke, its client call, the router's call and attempt, the agent's ExecuteTask.
-      return got.spans.length >= 5 ? got : undefined;
+      return got.spans.length >= 5 ? got : false;
     });
     expect(forwarded.at).toBe("application/json");
     expect(answer.tracingEnabled).toBe(true);

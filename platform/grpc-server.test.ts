@@ -6,6 +6,7 @@ import { Health } from "../gen/grpc/health/v1/health_pb";
 import { type GrpcServer, startGrpcServer } from "./grpc-server";
 import { createHealthStatusTable, ServingStatus } from "./health";
 import { createLogger } from "./log";
+import { eventually } from "./test-support/eventually";
 
 const logger = createLogger("test", { level: "error" });
 let server: GrpcServer | undefined;
@@ -49,15 +50,6 @@ describe("startGrpcServer", () => {
     expect(seen).toEqual([ServingStatus.SERVING, ServingStatus.NOT_SERVING]);
   });
 });
-
-/** Polls `check` until it holds, failing after 5 s. */
-async function until(check: () => boolean): Promise<void> {
-  const deadline = Date.now() + 5000;
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error("condition not reached within 5 s");
-    await new Promise((r) => setTimeout(r, 10));
-  }
-}
 
 /** One request on `session`; resolves with the response status, body and how the stream ended. */
 function request(
@@ -131,7 +123,7 @@ describe("startGrpcServer streamHandler", () => {
       holding.on("error", () => {});
       holding.write("x");
       const running = server;
-      await until(() => held.length === 1 && running.activeStreams() === 1);
+      await eventually(() => held.length === 1 && running.activeStreams() === 1);
       const [stream] = held;
       if (stream === undefined) throw new Error("the held stream never reached the handler");
       // The caller resetting it with an error code must not take the server down.
@@ -139,7 +131,7 @@ describe("startGrpcServer streamHandler", () => {
       holding.close(http2.constants.NGHTTP2_INTERNAL_ERROR);
       await closed;
       expect(stream.rstCode).toBe(http2.constants.NGHTTP2_INTERNAL_ERROR);
-      await until(() => running.activeStreams() === 0);
+      await eventually(() => running.activeStreams() === 0);
     } finally {
       session.destroy();
     }

@@ -3,7 +3,6 @@ import { afterEach, describe, expect, it } from "vitest";
 import { AgentService } from "../gen/agentplatform/v1/platform_pb";
 import type { Router } from "../router/router";
 import {
-  eventually,
   startTestRegistry,
   startTestRouter,
   type TestRegistry,
@@ -12,8 +11,12 @@ import {
 import { type EchoBackend, startEchoBackend } from "../router/test-support/echo-backend";
 import { EnvReader } from "./config";
 import { createDiscoveryFromConfig, readDiscoveryConfig } from "./discovery/discovery-config";
-import { type LoopbackDnsServer, startLoopbackDnsServer } from "./discovery/loopback-dns-server";
+import {
+  type LoopbackDnsServer,
+  startLoopbackDnsServer,
+} from "./discovery/test-support/loopback-dns-server";
 import { chosenRouterKey, createRouterTransport, type RouterTransport } from "./router-transport";
+import { eventually } from "./test-support/eventually";
 
 let registry: TestRegistry | undefined;
 let backend: EchoBackend | undefined;

@@ -1,9 +1,9 @@
 import * as http from "node:http";
 import type { AddressInfo } from "node:net";
 import { afterEach, describe, expect, it } from "vitest";
+import { eventually } from "../platform/test-support/eventually";
 import { createConsulClient } from "./consul-client";
 import type { ServiceEntry } from "./consul-types";
-import { eventually } from "./embedded/eventually";
 import { nextIndex, type ServiceSnapshot, type ServiceWatch, watchService } from "./service-watch";
 
 /** One request the fake registry received: the ?index it carried (0 when absent) and when. */
@@ -87,11 +87,10 @@ describe("watchService against a misbehaving registry", () => {
     watch = watchService(createConsulClient({ address: fake.address }), "svc", {
       minIntervalMs: 100,
     });
-    await sleep(1000);
-    const count = fake.seen.length;
-    // One query per 100 ms floor: about 10 in a second, never thousands.
-    expect(count).toBeGreaterThanOrEqual(3);
-    expect(count).toBeLessThanOrEqual(13);
+    await eventually(() => fake.seen.length >= 6, { what: "six queries" });
+    // One query per 100 ms floor, never a hot loop: consecutive queries keep their distance.
+    const gaps = fake.seen.slice(1, 6).map((s, i) => s.at - (fake.seen[i]?.at ?? 0));
+    expect(Math.min(...gaps)).toBeGreaterThanOrEqual(90);
     // After an answer of 0 the watch still asks to block (index 1), as Consul advises.
     expect(fake.seen.slice(1).every((s) => s.index === 1)).toBe(true);
     expect(watch.current().instances.map((i) => i.port)).toEqual([1]);
@@ -113,11 +112,12 @@ describe("watchService against a misbehaving registry", () => {
     });
     const snapshots: ServiceSnapshot[] = [];
     watch.subscribe((s) => snapshots.push(s));
-    await sleep(1000);
+    await eventually(() => answered >= 4, { what: "four answers" });
     frozen = true;
-    await sleep(150);
-    expect(answered).toBeGreaterThanOrEqual(3);
-    expect(answered).toBeLessThanOrEqual(7);
+    // The count settles: the watch has asked once more and that query hangs.
+    await eventually(() => fake.seen.length === answered + 1 && snapshots.length === answered, {
+      what: "the next query to hang",
+    });
     const gaps = fake.seen.slice(1).map((s, i) => s.at - (fake.seen[i]?.at ?? 0));
     expect(Math.min(...gaps)).toBeGreaterThanOrEqual(180);
     // Every answer was seen and the view is the latest one.
@@ -136,7 +136,7 @@ describe("watchService against a misbehaving registry", () => {
     expect(watch.current()).toMatchObject({ stale: false, index: 5 });
 
     await first.stop();
-    const stale = await eventually(() => (watch?.current().stale ? watch.current() : undefined), {
+    const stale = await eventually(() => (watch?.current().stale ? watch.current() : false), {
       what: "stale snapshot",
     });
     expect(stale.instances.map((i) => i.port)).toEqual([50052, 50062]);
@@ -148,9 +148,12 @@ describe("watchService against a misbehaving registry", () => {
     await fakeRegistry((_req, res, seen) => {
       if (seen.index === 0) return answer(res, 9, entries(50052));
     }, first.port);
-    const fresh = await eventually(() => (watch?.current().stale ? undefined : watch?.current()), {
-      what: "recovery",
-    });
+    const fresh = await eventually(
+      () => (watch === undefined || watch.current().stale ? false : watch.current()),
+      {
+        what: "recovery",
+      },
+    );
     expect(fresh.error).toBeUndefined();
     expect(fresh.instances.map((i) => i.port)).toEqual([50052]);
     expect(fresh.refreshedAt).toBeGreaterThan(stale.refreshedAt);

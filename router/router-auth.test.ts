@@ -16,6 +16,7 @@ import { type JwtAuthConfig, readJwtConfig } from "../platform/auth/jwt-config";
 import { signJwt } from "../platform/auth/jwt-token";
 import { EnvReader } from "../platform/config";
 import { createLogger } from "../platform/log";
+import { eventually } from "../platform/test-support/eventually";
 import { natAgent } from "../services/nat-agent/nat-agent";
 import { type DialInAgent, runDialInAgent } from "../services/sdk/dial-in-agent";
 import { linkedAgentsFactory } from "./agent-link/linked-agents-hub";
@@ -23,7 +24,6 @@ import { ensureLocalAgentToken } from "./agent-link/local-agent-tokens";
 import type { Router } from "./router";
 import {
   codeOf,
-  eventually,
   grpcFrame,
   rawGrpcCall,
   startTestRegistry,

@@ -162,7 +162,6 @@ describe("router forwarding", () => {
     const elapsed = performance.now() - started;
     expect(code).toBe(Code.DeadlineExceeded);
     expect(elapsed).toBeGreaterThanOrEqual(350);
-    expect(elapsed).toBeLessThan(2000);
     await aborted;
   });
 

@@ -5,6 +5,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { freePortBlock } from "../deploy/fixtures/processes";
 import { type Stack, startStack } from "./stack";
 
 const root = new URL("..", import.meta.url).pathname;
@@ -28,7 +29,7 @@ beforeAll(async () => {
   ]);
   const lines: string[] = [];
   stack = await startStack({
-    basePort: 31100,
+    basePort: await freePortBlock(7),
     withConsole: false,
     dataDir,
     onLine: (name, line) => lines.push(`${name}| ${line}`),

@@ -1,13 +1,26 @@
 // Starts the whole local platform as child processes: registry, services, routers, gateway and
-// console. Used by `npm start` (scripts/start.ts) and by the browser tests (e2e/).
+// console, each one compiled (dist/, built first when stale) and run by plain node. Used by
+// `npm start` (scripts/start.ts, itself run from dist/) and by the tests that need the whole stack.
 import { type ChildProcess, spawn } from "node:child_process";
 import { existsSync, mkdirSync, readdirSync, statSync } from "node:fs";
 import { createRequire } from "node:module";
 import { connect } from "node:net";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
 import { ensureLocalAgentToken } from "../router/agent-link/local-agent-tokens";
 
-const root = new URL("..", import.meta.url).pathname;
+/** The repository: the nearest folder above this file with package-lock.json (dist/ has none). */
+function findRoot(): string {
+  let dir = dirname(fileURLToPath(import.meta.url));
+  while (!existsSync(join(dir, "package-lock.json"))) {
+    const parent = dirname(dir);
+    if (parent === dir) throw new Error("cannot find the repository (no package-lock.json above)");
+    dir = parent;
+  }
+  return dir;
+}
+
+const root = findRoot();
 const require = createRequire(import.meta.url);
 
 export interface StackOptions {
@@ -117,6 +130,14 @@ export function consoleBuildIsFresh(): boolean {
   );
 }
 
+/** Compiles the servers to dist/ when a source changed since the last build (scripts/build.mjs). */
+export async function buildServersIfStale(
+  onLine: (name: string, line: string) => void,
+): Promise<void> {
+  const script = join(root, "scripts", "build.mjs");
+  await runToCompletion("build", [process.execPath, script, "--if-stale"], {}, onLine);
+}
+
 export async function buildConsole(onLine: (name: string, line: string) => void): Promise<void> {
   const next = require.resolve("next/dist/bin/next");
   await runToCompletion("build", [process.execPath, next, "build"], {}, onLine);
@@ -186,7 +207,12 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     NEXT_TELEMETRY_DISABLED: "1",
     ...options.env,
   };
-  const ts = (entry: string) => [process.execPath, "--import", "tsx", join(root, entry)];
+  // Compiled entry points: services/echo/main.ts runs as dist/services/echo/main.js.
+  const compiled = (entry: string) => [
+    process.execPath,
+    "--enable-source-maps",
+    join(root, "dist", entry.replace(/\.ts$/, ".js")),
+  ];
   const grpcReady = (p: number) => () => waitFor(`port ${p}`, () => portOpen("127.0.0.1", p));
   const registered =
     (service: string, min = 1) =>
@@ -197,7 +223,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
   if (embedded) {
     specs.push({
       name: "registry",
-      command: ts("registry/main.ts"),
+      command: compiled("registry/main.ts"),
       env: { REGISTRY_HOST: "127.0.0.1", REGISTRY_PORT: String(ports.registry) },
       ready: () =>
         waitFor("the registry", async () => (await fetch(`${registry}/v1/status/leader`)).ok),
@@ -205,7 +231,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
   }
   const service = (name: string, entry: string, p: number, consulName: string): ProcessSpec => ({
     name,
-    command: ts(entry),
+    command: compiled(entry),
     env: { GRPC_SERVER_HOST: "127.0.0.1", GRPC_SERVER_PORT: String(p) },
     ready: registered(consulName),
   });
@@ -219,7 +245,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
   for (let i = 1; i <= routers; i++) {
     specs.push({
       name: `router-${i}`,
-      command: ts("router/main.ts"),
+      command: compiled("router/main.ts"),
       env: {
         GRPC_SERVER_HOST: "127.0.0.1",
         GRPC_SERVER_PORT: "0",
@@ -239,7 +265,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
   });
   specs.push({
     name: "gateway",
-    command: ts("gateway/main.ts"),
+    command: compiled("gateway/main.ts"),
     env: {
       GATEWAY_HOST: "127.0.0.1",
       GATEWAY_GRPC_PORT: String(ports.frontDoor),
@@ -256,7 +282,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
   if (natAgent) {
     specs.push({
       name: "nat-agent",
-      command: ts("services/nat-agent/main.ts"),
+      command: compiled("services/nat-agent/main.ts"),
       env: {
         AGENT_LINK_ROUTER_ADDRESS: `127.0.0.1:${ports.frontDoor}`,
         AGENT_TOKEN_FILE: natAgent.tokenFile,
@@ -327,6 +353,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
   };
 
   try {
+    await buildServersIfStale(onLine);
     if (specs.some((s) => s.name === "console") && !consoleBuildIsFresh()) {
       onLine("build", "building the console (next build)...");
       await buildConsole(onLine);

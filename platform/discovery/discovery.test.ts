@@ -20,7 +20,7 @@ import { createDnsAStrategy, createDnsSrvStrategy } from "./dns-strategies";
 import { parseEndpoint } from "./endpoint";
 import { createEndpointDiscovery } from "./endpoint-discovery";
 import { createStaticStrategy } from "./fixed-strategies";
-import { type LoopbackDnsServer, startLoopbackDnsServer } from "./loopback-dns-server";
+import { type LoopbackDnsServer, startLoopbackDnsServer } from "./test-support/loopback-dns-server";
 
 const table = {
   a: {

@@ -7,6 +7,7 @@ import net, { type AddressInfo } from "node:net";
 import { afterEach, describe, expect, it } from "vitest";
 import { createLogger } from "../log";
 import { defaultServerLimits, type ServerLimits } from "../server-limits";
+import { eventually } from "../test-support/eventually";
 import { createH2ClientPool, type H2ClientPool } from "./client-pool";
 import type { H2Connection, H2Stream, H2StreamHandler, StreamAbortReason } from "./connection";
 import {
@@ -275,15 +276,6 @@ class RawPeer {
   }
 }
 
-/** Resolves when `check` holds, polling; fails naming `what` after `timeoutMs`. */
-async function until(check: () => boolean, what: string, timeoutMs = 5000): Promise<void> {
-  const deadline = performance.now() + timeoutMs;
-  while (!check()) {
-    if (performance.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
-}
-
 describe("server role, node:http2 client", () => {
   it("delivers many request headers intact and returns response headers, data and trailers", async () => {
     const server = await serve(echo);
@@ -392,7 +384,7 @@ describe("server role, node:http2 client", () => {
     const request = post(session);
     request.on("error", () => {});
     request.end(upload);
-    await until(() => receivedBytes > 0, "the first request bytes");
+    await eventually(() => receivedBytes > 0, { what: "the first request bytes" });
     await new Promise((r) => setTimeout(r, 500));
     // About our 1 MiB stream window (what was echoed into the 64 KiB client window is not
     // enough to earn a WINDOW_UPDATE): far from 8 MiB.
@@ -433,8 +425,8 @@ describe("server drain", () => {
     peer.send(frame(HEADERS, FLAG_END_HEADERS, 1, requestBlock()));
     await peer.waitFor((f) => f.type === HEADERS && f.id === 1, "response headers on stream 1");
 
-    const closing = server.close(10_000);
-    const closeStarted = performance.now();
+    // A grace far beyond the test's timeout: closing resolves only because the work was done.
+    const closing = server.close(600_000);
     let closeResolved = false;
     void closing.then(() => {
       closeResolved = true;
@@ -459,8 +451,6 @@ describe("server drain", () => {
     expect(Buffer.concat(echoed.map((f) => f.payload)).toString()).toBe("last words");
     await peer.waitClosed();
     await closing;
-    // Closed because the work was done, not because the grace ran out.
-    expect(performance.now() - closeStarted).toBeLessThan(5000);
   });
 
   it("tells a node:http2 client to go away and drops a stream still open after the grace", async () => {
@@ -472,7 +462,7 @@ describe("server drain", () => {
     const request = post(session);
     const answer = readNodeAnswer(request);
     request.write(Buffer.from("never ended"));
-    await until(() => server.activeStreams() === 1, "the stream to open");
+    await eventually(() => server.activeStreams() === 1, { what: "the stream to open" });
 
     const started = performance.now();
     await server.close(600);
@@ -483,8 +473,9 @@ describe("server drain", () => {
     expect(body.toString()).toBe("never ended");
     expect(trailers["grpc-status"]).toBeUndefined();
     expect(took).toBeGreaterThanOrEqual(550);
-    expect(took).toBeLessThan(3000);
-    await until(() => server.connectionCount() === 0, "the server to forget the connection");
+    await eventually(() => server.connectionCount() === 0, {
+      what: "the server to forget the connection",
+    });
     expect(session.destroyed || session.closed).toBe(true);
   });
 });
@@ -544,7 +535,9 @@ describe("server role, misbehaving peers", () => {
     expect(goaway.lastStreamId).toBe(0);
     await peer.waitClosed();
     expect(streams).toBe(0);
-    await until(() => server.connectionCount() === 0, "the server to forget the connection");
+    await eventually(() => server.connectionCount() === 0, {
+      what: "the server to forget the connection",
+    });
   });
 
   it("answers PING with an ACK carrying the same 8 bytes, and keeps serving", async () => {
@@ -585,7 +578,9 @@ describe("server keepalive and idle sweeps", () => {
     expect(silent.closedAt - pingedAt).toBeGreaterThanOrEqual(700);
     expect(answering.frames.some(isPing)).toBe(true);
     expect(answering.closed).toBe(false);
-    await until(() => server.connectionCount() === 1, "the server to forget the silent peer");
+    await eventually(() => server.connectionCount() === 1, {
+      what: "the server to forget the silent peer",
+    });
   });
 
   it("keeps a connection that makes a short call every 250 ms, however long it lives", async () => {
@@ -854,14 +849,16 @@ describe("client role (createH2ClientPool)", () => {
     const first = clients.connection(upstream.address);
     const a = collector();
     first.openStream(a.handler, requestHeaders(upstream.address), true);
-    await until(() => first.ready && held.length === 1, "the first stream to reach the server");
+    await eventually(() => first.ready && held.length === 1, {
+      what: "the first stream to reach the server",
+    });
     expect(first.peer.maxConcurrentStreams).toBe(1);
 
     const second = clients.connection(upstream.address);
     expect(second).not.toBe(first);
     const b = collector();
     second.openStream(b.handler, requestHeaders(upstream.address), true);
-    await until(() => held.length === 2, "the second stream to reach the server");
+    await eventually(() => held.length === 2, { what: "the second stream to reach the server" });
     expect(upstream.sessions.size).toBe(2);
     expect(clients.connectionCount()).toBe(2);
 

@@ -1,9 +1,9 @@
 // HPACK against the RFC 7541 examples, against nghttp2 (node:http2) in both directions over real
 // sockets, against malformed input, and encoder-to-decoder over many seeded random blocks.
-
 import http2 from "node:http2";
 import net from "node:net";
 import { afterEach, describe, expect, it } from "vitest";
+import { eventually } from "../test-support/eventually";
 import { type HeaderList, HpackDecoder, HpackEncoder, HpackError, hpackStaticTable } from "./hpack";
 import { decodeHuffman, huffmanCodeLengths, huffmanCodes, huffmanEos } from "./huffman";
 
@@ -740,12 +740,7 @@ describe("interop with nghttp2 (node:http2)", () => {
       socket.write(frame(HEADERS, END_STREAM | END_HEADERS, streamId, block));
       await withDeadline(answered, `request ${i} at the server (GOAWAY code ${goaway})`);
       expect(seen[i]).toEqual(list);
-      await withDeadline(
-        (async () => {
-          while (!responses.has(streamId)) await new Promise((r) => setTimeout(r, 5));
-        })(),
-        `response ${i}`,
-      );
+      await eventually(() => responses.has(streamId), { what: `response ${i}`, intervalMs: 5 });
       expect(responses.get(streamId)?.slice(0, 2)).toEqual([":status", "200"]);
       expect(responses.get(streamId)).toContain("reply value that repeats");
     }

@@ -7,7 +7,6 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { AgentService, TaskResponseSchema } from "../../gen/agentplatform/v1/platform_pb";
 import type { Router } from "../../router/router";
 import {
-  eventually,
   grpcTransport,
   quietLogger,
   startTestRegistry,
@@ -15,6 +14,7 @@ import {
   type TestRegistry,
 } from "../../router/test-support/cluster";
 import { type GrpcServer, startGrpcServer } from "../grpc-server";
+import { eventually } from "../test-support/eventually";
 import { startTracing, type Tracing } from "./start-tracing";
 import { type OtlpReceiver, startOtlpReceiver } from "./test-support/otlp-receiver";
 

@@ -8,12 +8,12 @@ import { EnvReader } from "../../platform/config";
 import { type GrpcServer, startGrpcServer } from "../../platform/grpc-server";
 import { createHealthStatusTable } from "../../platform/health";
 import { createLogger } from "../../platform/log";
+import { eventually } from "../../platform/test-support/eventually";
 import { loadTlsFiles } from "../../platform/tls";
 import { type CertPaths, makeCerts } from "../../scripts/make-certs";
 import { createConsulClient } from "../consul-client";
 import { loadCheckTls, readCheckTlsPaths } from "./check-tls";
 import { type EmbeddedRegistry, startEmbeddedRegistry } from "./embedded-registry";
-import { eventually } from "./eventually";
 
 const logger = createLogger("test", { level: "error" });
 const dir = mkdtempSync(join(tmpdir(), "check-tls-"));
@@ -69,7 +69,7 @@ async function checkWith(env: Record<string, string>, expected: "passing" | "cri
     async () => {
       const { value } = await consul.healthService("agent-echo");
       const c = value[0]?.Checks.find((x) => x.CheckID === "service:agent-echo-1");
-      return c && c.Status === expected && c.Output !== "" ? c : undefined;
+      return c !== undefined && c.Status === expected && c.Output !== "" ? c : false;
     },
     { timeoutMs: 8000, what: `check ${expected}` },
   );

@@ -9,11 +9,11 @@ import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { type GrpcServer, startGrpcServer } from "../../platform/grpc-server";
 import { createHealthStatusTable, ServingStatus } from "../../platform/health";
 import { createLogger } from "../../platform/log";
+import { eventually } from "../../platform/test-support/eventually";
 import type { TlsFiles } from "../../platform/tls";
 import { type ConsulClient, createConsulClient } from "../consul-client";
 import type { CheckDefinition, HealthCheckEntry } from "../consul-types";
 import { type EmbeddedRegistry, startEmbeddedRegistry } from "./embedded-registry";
-import { eventually } from "./eventually";
 
 const logger = createLogger("test", { level: "error" });
 let registry: EmbeddedRegistry;
@@ -48,7 +48,7 @@ async function statusBecomes(id: string, status: string, timeoutMs = 8000): Prom
   const check = await eventually(
     async () => {
       const c = await checkOf(id);
-      return c?.Status === status ? c : undefined;
+      return c?.Status === status ? c : false;
     },
     { timeoutMs, what: `${id} ${status}` },
   );
@@ -110,7 +110,7 @@ describe("gRPC checks", () => {
 
     await register("unknown-service", { GRPC: `${server.address}/nope`, Interval: "100ms" });
     await eventually(
-      async () => (await checkOf("unknown-service"))?.Output.includes("code = NotFound"),
+      async () => (await checkOf("unknown-service"))?.Output.includes("code = NotFound") === true,
       {
         what: "unknown-service check to run",
       },
@@ -156,13 +156,16 @@ describe("gRPC checks", () => {
     await register("plaintext", { GRPC: server.address, Interval: "100ms" });
     await statusBecomes("skip-verify", "passing");
     // A self-signed certificate fails verification, and h2c cannot talk to a TLS port.
-    await eventually(async () => (await checkOf("verify"))?.Output.includes("rpc error"), {
+    await eventually(async () => (await checkOf("verify"))?.Output.includes("rpc error") === true, {
       what: "verify check to run",
     });
     expect((await checkOf("verify"))?.Status).toBe("critical");
-    await eventually(async () => (await checkOf("plaintext"))?.Output.includes("rpc error"), {
-      what: "plaintext check to run",
-    });
+    await eventually(
+      async () => (await checkOf("plaintext"))?.Output.includes("rpc error") === true,
+      {
+        what: "plaintext check to run",
+      },
+    );
     expect((await checkOf("plaintext"))?.Status).toBe("critical");
   });
 });
@@ -210,12 +213,15 @@ describe("TTL checks, initial status and reaping", () => {
 
     await consul.updateTtlCheck("told", "passing", "alive");
     expect((await checkOf("told"))?.Status).toBe("passing");
-    // Updates restart the clock: kept alive, it stays passing past its TTL.
-    for (let i = 0; i < 4; i++) {
-      await new Promise((resolve) => setTimeout(resolve, 150));
-      await consul.updateTtlCheck("told", "passing", "alive");
+    // Updates restart the clock: kept alive, it stays passing past its TTL. The TTL is eight
+    // update intervals long, so a slow machine delaying one update does not let it expire.
+    await register("kept", { TTL: "2s", Status: "passing" });
+    const keptSince = Date.now();
+    while (Date.now() - keptSince < 3000) {
+      await new Promise((resolve) => setTimeout(resolve, 250));
+      await consul.updateTtlCheck("kept", "passing", "alive");
     }
-    expect((await checkOf("told"))?.Status).toBe("passing");
+    expect((await checkOf("kept"))?.Status).toBe("passing");
   });
 
   it("reaps a service critical longer than DeregisterCriticalServiceAfter, and only that one", async () => {
@@ -235,19 +241,22 @@ describe("TTL checks, initial status and reaping", () => {
   });
 
   it("stops checking a deregistered service", async () => {
-    let hits = 0;
-    const server = http.createServer((_req, res) => {
-      hits++;
+    const hits = { gone: 0, witness: 0 };
+    const server = http.createServer((req, res) => {
+      if (req.url === "/gone") hits.gone++;
+      if (req.url === "/witness") hits.witness++;
       res.end("ok");
     });
     await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
     cleanups.push(() => new Promise<void>((resolve) => server.close(() => resolve())));
     const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/`;
-    await register("gone", { HTTP: url, Interval: "50ms" });
+    await register("gone", { HTTP: `${url}gone`, Interval: "50ms" });
+    await register("witness", { HTTP: `${url}witness`, Interval: "50ms" });
     await statusBecomes("gone", "passing");
     await consul.deregister("gone");
-    const after = hits;
-    await new Promise((resolve) => setTimeout(resolve, 300));
-    expect(hits - after).toBeLessThanOrEqual(1);
+    const after = { ...hits };
+    // A check still registered runs five more times meanwhile: the deregistered one would too.
+    await eventually(() => hits.witness >= after.witness + 5, { what: "five more witness checks" });
+    expect(hits.gone - after.gone).toBeLessThanOrEqual(1);
   });
 });

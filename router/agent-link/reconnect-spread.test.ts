@@ -3,15 +3,11 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createLogger } from "../../platform/log";
+import { eventually } from "../../platform/test-support/eventually";
 import { natAgent } from "../../services/nat-agent/nat-agent";
 import { type DialInAgent, runDialInAgent } from "../../services/sdk/dial-in-agent";
 import type { Router } from "../router";
-import {
-  eventually,
-  startTestRegistry,
-  startTestRouter,
-  type TestRegistry,
-} from "../test-support/cluster";
+import { startTestRegistry, startTestRouter, type TestRegistry } from "../test-support/cluster";
 import { type LinkedAgentsHub, linkedAgentsFactory } from "./linked-agents-hub";
 import { ensureLocalAgentToken } from "./local-agent-tokens";
 
@@ -74,7 +70,8 @@ describe("dial-in agents after a router restart", () => {
     const port = router.port;
     await router.close(100);
     const downAt = Date.now();
-    // Down long enough for every agent to fail at least once and back off.
+    // An outage of a second (the scenario, not a wait for something): every agent fails at least
+    // once and backs off.
     await new Promise((r) => setTimeout(r, 1000));
     const restartAt = Date.now();
     router = await startRouterOn(port);
@@ -101,8 +98,6 @@ describe("dial-in agents after a router restart", () => {
     // Full jitter: the agents return over a window of backoff size, not all in the same instant.
     expect(spreadMs).toBeGreaterThan(500);
     expect(busiest).toBeLessThan(count / 2);
-    // And within the backoff ceiling (4 s) plus time to link them all.
-    expect(offsets.at(-1) ?? 0).toBeLessThan(10_000);
     // Every agent is registered again, at the restarted router.
     await hub.registrySettled();
     const services = await reg.consul.catalogServices();

@@ -4,6 +4,7 @@ import { type Code, ConnectError, createClient, type Transport } from "@connectr
 import { createGrpcTransport } from "@connectrpc/connect-node";
 import { AgentService } from "../../gen/agentplatform/v1/platform_pb";
 import { createLogger } from "../../platform/log";
+import { eventually } from "../../platform/test-support/eventually";
 import { type ConsulClient, createConsulClient } from "../../registry/consul-client";
 import {
   type EmbeddedRegistry,
@@ -42,19 +43,6 @@ export function startTestRouter(
 
 export function grpcTransport(address: string): Transport {
   return createGrpcTransport({ baseUrl: `http://${address}` });
-}
-
-/** Retries `check` until it stops throwing, or fails with its last error after timeoutMs. */
-export async function eventually<T>(check: () => Promise<T>, timeoutMs = 10_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    try {
-      return await check();
-    } catch (err) {
-      if (Date.now() > deadline) throw err;
-      await new Promise((r) => setTimeout(r, 100));
-    }
-  }
 }
 
 /** Waits until ExecuteTask through `address` reaches `agentId`, answering from any of `backends`. */

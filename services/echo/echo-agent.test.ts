@@ -6,6 +6,7 @@ import { Health } from "../../gen/grpc/health/v1/health_pb";
 import { ServerReflection } from "../../gen/grpc/reflection/v1/reflection_pb";
 import { ServerReflection as ServerReflectionV1Alpha } from "../../gen/grpc/reflection/v1alpha/reflection_pb";
 import { ServingStatus } from "../../platform/health";
+import { eventually } from "../../platform/test-support/eventually";
 import type { ConsulClient } from "../../registry/consul-client";
 import type { EmbeddedRegistry } from "../../registry/embedded/embedded-registry";
 import { startTestRouter } from "../../router/test-support/cluster";
@@ -13,10 +14,9 @@ import { type RunningService, startService } from "../sdk";
 import {
   clientsFor,
   codeOf,
-  eventually,
   quietLogger,
   startTestRegistry,
-} from "../sdk/test-support";
+} from "../sdk/test-support/test-services";
 import { echoAgent } from "./echo-agent";
 
 let registry: EmbeddedRegistry;
@@ -91,12 +91,11 @@ describe("echo agent", () => {
     expect(await codeOf(call)).toBe(Code.Canceled);
     // The server stops its handler too: nothing stays active.
     const status = await eventually(
-      "no active tasks",
       async () => {
         const s = await clients.agents.getStatus({ agentId: "echo-agent" });
-        return s.activeTasks === 0 ? s : undefined;
+        return s.activeTasks === 0 ? s : false;
       },
-      2000,
+      { what: "no active tasks", timeoutMs: 2000 },
     );
     expect(status.activeTasks).toBe(0);
     expect(received.length).toBe(2);
@@ -128,10 +127,13 @@ describe("echo agent", () => {
   });
 
   it("registers as agent-echo with its metadata and passes the registry's gRPC check", async () => {
-    const entry = await eventually("a passing agent-echo", async () => {
-      const { value } = await consul.healthService("agent-echo", { passing: true });
-      return value[0];
-    });
+    const entry = await eventually(
+      async () => {
+        const { value } = await consul.healthService("agent-echo", { passing: true });
+        return value[0] ?? false;
+      },
+      { what: "a passing agent-echo" },
+    );
     expect(entry.Service).toMatchObject({
       Service: "agent-echo",
       Tags: ["agent"],
@@ -202,11 +204,13 @@ describe("echo agent through a router", () => {
     const router = await startTestRouter(consul);
     try {
       const via = clientsFor(router.address).agents;
-      const res = await eventually("echo routable", () =>
-        via.executeTask(
-          { agentId: "echo-agent", taskId: "r-1", input: "via router" },
-          { timeoutMs: 2000 },
-        ),
+      const res = await eventually(
+        () =>
+          via.executeTask(
+            { agentId: "echo-agent", taskId: "r-1", input: "via router" },
+            { timeoutMs: 2000 },
+          ),
+        { what: "echo routable" },
       );
       expect(res).toMatchObject({ taskId: "r-1", output: "Echo: via router", success: true });
       const outputs: string[] = [];
@@ -243,7 +247,7 @@ describe("echo agent drain", () => {
       }))
         got.push(m.output);
     })();
-    await eventually("first word", () => (got.length > 0 ? true : undefined));
+    await eventually(() => got.length > 0, { what: "first word" });
     const stopped = draining.stop(5000);
     // During the drain delay the server still answers, and says it is going away.
     expect((await health.check({ service: "" })).status).toBe(ServingStatus.NOT_SERVING);

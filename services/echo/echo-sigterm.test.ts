@@ -1,9 +1,10 @@
 import { spawn } from "node:child_process";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { eventually } from "../../platform/test-support/eventually";
 import type { ConsulClient } from "../../registry/consul-client";
 import type { EmbeddedRegistry } from "../../registry/embedded/embedded-registry";
-import { clientsFor, eventually, startTestRegistry } from "../sdk/test-support";
+import { clientsFor, startTestRegistry } from "../sdk/test-support/test-services";
 
 const root = new URL("../..", import.meta.url).pathname;
 let registry: EmbeddedRegistry;
@@ -38,10 +39,8 @@ describe("a service process on SIGTERM", () => {
     );
     try {
       const entry = await eventually(
-        "echo registered",
-        async () => (await consul.healthService("agent-echo")).value[0],
-        20_000,
-        100,
+        async () => (await consul.healthService("agent-echo")).value[0] ?? false,
+        { what: "echo registered", timeoutMs: 20_000, intervalMs: 100 },
       );
       const client = clientsFor(`${entry.Service.Address}:${entry.Service.Port}`).agents;
       const got: string[] = [];
@@ -52,7 +51,7 @@ describe("a service process on SIGTERM", () => {
         }))
           got.push(m.output);
       })();
-      await eventually("first word", () => (got.length > 0 ? true : undefined), 5000);
+      await eventually(() => got.length > 0, { what: "first word", timeoutMs: 5000 });
       child.kill("SIGTERM");
       await stream;
       expect(got.at(-1)).toBe("Echo: one two three four");

@@ -3,11 +3,12 @@ import { mkdtempSync, readdirSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { TaskState, type TaskStatusResponse } from "../../gen/agentplatform/v1/platform_pb";
+import { TaskState } from "../../gen/agentplatform/v1/platform_pb";
+import { eventually } from "../../platform/test-support/eventually";
 import type { Router } from "../../router/router";
 import { startTestRouter } from "../../router/test-support/cluster";
 import { type RunningService, startService, type ToolDefinition } from "../sdk";
-import { clientsFor, eventually, quietLogger, startTestRegistry } from "../sdk/test-support";
+import { clientsFor, quietLogger, startTestRegistry } from "../sdk/test-support/test-services";
 import { loadClimateDataset } from "../weather/climate-dataset";
 import { createClimatologyProvider } from "../weather/climatology-provider";
 import { createWeatherTool } from "../weather/weather-tool";
@@ -83,7 +84,6 @@ describe("itinerary worker killed mid-task", () => {
     const status = (taskId: string) => via.getTaskStatus({ taskId, workerId: "itinerary-worker" });
     let worker = spawnWorker();
     const accepted = await eventually(
-      "worker reachable through the router",
       () =>
         via.processTask(
           {
@@ -94,18 +94,15 @@ describe("itinerary worker killed mid-task", () => {
           },
           { timeoutMs: 2000 },
         ),
-      20_000,
-      200,
+      { what: "worker reachable through the router", timeoutMs: 20_000, intervalMs: 200 },
     );
     const taskId = accepted.taskId;
     const beforeKill = await eventually(
-      "a few steps done",
       async () => {
         const s = await status(taskId);
-        return s.progress >= 30 ? s : undefined;
+        return s.progress >= 30 ? s : false;
       },
-      15_000,
-      100,
+      { what: "a few steps done", timeoutMs: 15_000, intervalMs: 100 },
     );
     expect(beforeKill.state).toBe(TaskState.RUNNING);
 
@@ -115,14 +112,12 @@ describe("itinerary worker killed mid-task", () => {
     expect(readdirSync(join(dir, "tasks"))).toContain(`${taskId}.json`);
 
     worker = spawnWorker();
-    const done = await eventually<TaskStatusResponse>(
-      "the resumed task to finish",
+    const done = await eventually(
       async () => {
         const s = await status(taskId);
-        return s.state === TaskState.SUCCEEDED || s.state === TaskState.FAILED ? s : undefined;
+        return s.state === TaskState.SUCCEEDED || s.state === TaskState.FAILED ? s : false;
       },
-      25_000,
-      200,
+      { what: "the resumed task to finish", timeoutMs: 25_000, intervalMs: 200 },
     );
     expect({ state: done.state, error: done.error }).toEqual({
       state: TaskState.SUCCEEDED,

@@ -5,6 +5,7 @@ import { join } from "node:path";
 import { createClient } from "@connectrpc/connect";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { AgentService } from "../../gen/agentplatform/v1/platform_pb";
+import { eventually } from "../../platform/test-support/eventually";
 import {
   type LinkedAgentsHub,
   linkedAgentsFactory,
@@ -17,7 +18,6 @@ import {
   startTestRouter,
   type TestRegistry,
 } from "../../router/test-support/cluster";
-import { eventually } from "../sdk/test-support";
 import { splitSentences, summarise } from "./nat-agent";
 
 const root = new URL("../..", import.meta.url).pathname;
@@ -80,7 +80,6 @@ describe("nat-agent process", () => {
     try {
       const agents = createClient(AgentService, grpcTransport(router.address));
       const res = await eventually(
-        "nat-agent linked",
         () =>
           agents.executeTask(
             {
@@ -90,14 +89,13 @@ describe("nat-agent process", () => {
             },
             { timeoutMs: 2000 },
           ),
-        20_000,
-        200,
+        { what: "nat-agent linked", timeoutMs: 20_000, intervalMs: 200 },
       );
       expect(res.output).toBe("QUIET PLEASE. THANK YOU.");
       expect(hub.links().map((l) => l.agentId)).toEqual(["nat-agent"]);
       child.kill("SIGTERM");
       expect(await exited).toBe(0);
-      await eventually("link closed", () => (hub.linkCount() === 0 ? true : undefined), 5000);
+      await eventually(() => hub.linkCount() === 0, { what: "link closed", timeoutMs: 5000 });
     } finally {
       child.kill("SIGKILL");
     }

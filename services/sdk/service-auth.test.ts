@@ -10,13 +10,14 @@ import { ServerReflection } from "../../gen/grpc/reflection/v1/reflection_pb";
 import { createBearerTokenInterceptor } from "../../platform/auth/jwt";
 import { signJwt } from "../../platform/auth/jwt-token";
 import { ServingStatus } from "../../platform/health";
+import { eventually } from "../../platform/test-support/eventually";
 import type { ConsulClient } from "../../registry/consul-client";
 import type { EmbeddedRegistry } from "../../registry/embedded/embedded-registry";
 import type { Router } from "../../router/router";
 import { startTestRouter } from "../../router/test-support/cluster";
 import { echoAgent } from "../echo/echo-agent";
 import { defineAgent, defineTool, type RunningService, readServiceConfig, startService } from ".";
-import { codeOf, eventually, quietLogger, startTestRegistry } from "./test-support";
+import { codeOf, quietLogger, startTestRegistry } from "./test-support/test-services";
 
 const secret = "service-token-test-secret-0123456789abcdef";
 const jwtEnv = {
@@ -123,10 +124,13 @@ beforeAll(async () => {
     "agent-unscoped-relay",
     "agent-static-relay",
   ]) {
-    await eventually(name, async () => {
-      const answer = await consul.healthService(name, { passing: true });
-      return answer.value.length > 0 ? true : undefined;
-    });
+    await eventually(
+      async () => {
+        const answer = await consul.healthService(name, { passing: true });
+        return answer.value.length > 0;
+      },
+      { what: name },
+    );
   }
 }, 30_000);
 

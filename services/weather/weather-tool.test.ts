@@ -1,6 +1,7 @@
 import { readFileSync } from "node:fs";
 import { Code, ConnectError } from "@connectrpc/connect";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { eventually } from "../../platform/test-support/eventually";
 import type { ConsulClient } from "../../registry/consul-client";
 import type { EmbeddedRegistry } from "../../registry/embedded/embedded-registry";
 import { startTestRouter } from "../../router/test-support/cluster";
@@ -8,10 +9,9 @@ import { type RunningService, startService } from "../sdk";
 import {
   clientsFor,
   codeOf,
-  eventually,
   quietLogger,
   startTestRegistry,
-} from "../sdk/test-support";
+} from "../sdk/test-support/test-services";
 import { type CityNormals, defaultDatasetPath, loadClimateDataset } from "./climate-dataset";
 import { createClimatologyProvider } from "./climatology-provider";
 import { createWeatherTool } from "./weather-tool";
@@ -168,15 +168,17 @@ describe("weather tool through a router", () => {
     const router = await startTestRouter(consul);
     try {
       const via = clientsFor(router.address).tools;
-      const res = await eventually("weather routable", () =>
-        via.executeTool(
-          {
-            toolId: "weather-tool",
-            operation: "current",
-            parameters: { city: "Cairo", month: "8" },
-          },
-          { timeoutMs: 2000 },
-        ),
+      const res = await eventually(
+        () =>
+          via.executeTool(
+            {
+              toolId: "weather-tool",
+              operation: "current",
+              parameters: { city: "Cairo", month: "8" },
+            },
+            { timeoutMs: 2000 },
+          ),
+        { what: "weather routable" },
       );
       const cairo = normalsOf("Cairo");
       expect(JSON.parse(res.outputJson)).toMatchObject({

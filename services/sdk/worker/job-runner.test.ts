@@ -5,10 +5,11 @@ import { create } from "@bufbuild/protobuf";
 import { createRouterTransport as createInMemoryTransport } from "@connectrpc/connect";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { TaskRequestSchema } from "../../../gen/agentplatform/v1/platform_pb";
+import { eventually } from "../../../platform/test-support/eventually";
 import { defineWorker } from "../definitions";
 import { createPlatformClient } from "../platform-client";
 import { sleep } from "../service-context";
-import { eventually, quietLogger } from "../test-support";
+import { quietLogger } from "../test-support/test-services";
 import { createJobRunner, type JobRunner } from "./job-runner";
 import { openTaskStore, type StoredTask, type TaskStore } from "./task-store";
 
@@ -64,12 +65,13 @@ afterEach(async () => {
 });
 
 const finished = (r: JobRunner, id: string) =>
-  eventually(`task ${id} finished`, async () => {
-    const t = await r.status(id);
-    return t.state === "SUCCEEDED" || t.state === "FAILED" || t.state === "CANCELLED"
-      ? t
-      : undefined;
-  });
+  eventually(
+    async () => {
+      const t = await r.status(id);
+      return t.state === "SUCCEEDED" || t.state === "FAILED" || t.state === "CANCELLED" ? t : false;
+    },
+    { what: `task ${id} finished` },
+  );
 
 describe("job runner", () => {
   it("runs a job through its steps and records the result", async () => {
@@ -154,9 +156,9 @@ describe("job runner", () => {
     const b = runner("b", 5000);
     await Promise.all([a.start(), b.start()]);
     await a.submit(request("t4", "30"));
-    await eventually("running on a", async () =>
-      (await a.status("t4")).state === "RUNNING" ? true : undefined,
-    );
+    await eventually(async () => (await a.status("t4")).state === "RUNNING", {
+      what: "running on a",
+    });
     const answer = await b.cancel("t4", "no longer needed");
     expect(answer.state).toBe("CANCELLED");
     expect(answer.message).toContain("no longer needed");

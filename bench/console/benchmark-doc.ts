@@ -3,7 +3,7 @@ import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 
 const heading = "## Console";
-const docPath = join(import.meta.dirname, "..", "docs", "BENCHMARKS.md");
+const docPath = join(import.meta.dirname, "..", "..", "docs", "BENCHMARKS.md");
 
 /** Replaces the "## Console" section (up to the next "## " heading) or appends it. */
 export function replaceSection(document: string, section: string): string {

@@ -1,18 +1,18 @@
 // A small real platform for the gateway's tests: embedded registry, one router, one agent with
 // a controllable streaming task, and a gateway, all on 127.0.0.1 port 0.
 import type { ConnectRouter } from "@connectrpc/connect";
-import { AgentService } from "../gen/agentplatform/v1/platform_pb";
-import { type GrpcServer, startGrpcServer } from "../platform/grpc-server";
-import { createHealthStatusTable, type HealthStatusTable } from "../platform/health";
-import { createLogger } from "../platform/log";
-import { type Registration, registerInstance } from "../platform/registration";
-import { type ConsulClient, createConsulClient } from "../registry/consul-client";
+import { AgentService } from "../../gen/agentplatform/v1/platform_pb";
+import { type GrpcServer, startGrpcServer } from "../../platform/grpc-server";
+import { createHealthStatusTable, type HealthStatusTable } from "../../platform/health";
+import { createLogger } from "../../platform/log";
+import { type Registration, registerInstance } from "../../platform/registration";
+import { type ConsulClient, createConsulClient } from "../../registry/consul-client";
 import {
   type EmbeddedRegistry,
   startEmbeddedRegistry,
-} from "../registry/embedded/embedded-registry";
-import { type Router, startRouter } from "../router/router";
-import { type Gateway, type GatewayOptions, startGateway } from "./gateway";
+} from "../../registry/embedded/embedded-registry";
+import { type Router, startRouter } from "../../router/router";
+import { type Gateway, type GatewayOptions, startGateway } from "../gateway";
 
 export const quietLogger = createLogger("test", { level: "error" });
 
@@ -147,25 +147,4 @@ export async function startTestCluster(
       await registry.close();
     },
   };
-}
-
-/** Polls until check() returns a value, or fails after timeoutMs with the last error. */
-export async function eventually<T>(
-  check: () => Promise<T | undefined> | T | undefined,
-  { timeoutMs = 15_000, intervalMs = 100 } = {},
-): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let lastError: unknown;
-  while (Date.now() < deadline) {
-    try {
-      const value = await check();
-      if (value !== undefined) return value;
-    } catch (err) {
-      lastError = err;
-    }
-    await new Promise((r) => setTimeout(r, intervalMs));
-  }
-  throw new Error(
-    `condition not met within ${timeoutMs} ms${lastError ? `: ${String(lastError)}` : ""}`,
-  );
 }

@@ -1,13 +1,13 @@
 // Shared pieces of the services' integration tests: an embedded registry, clients, polling.
 import { ConnectError, createClient } from "@connectrpc/connect";
 import { createGrpcTransport } from "@connectrpc/connect-node";
-import { AgentService, TaskWorker, ToolService } from "../../gen/agentplatform/v1/platform_pb";
-import { createLogger } from "../../platform/log";
-import { type ConsulClient, createConsulClient } from "../../registry/consul-client";
+import { AgentService, TaskWorker, ToolService } from "../../../gen/agentplatform/v1/platform_pb";
+import { createLogger } from "../../../platform/log";
+import { type ConsulClient, createConsulClient } from "../../../registry/consul-client";
 import {
   type EmbeddedRegistry,
   startEmbeddedRegistry,
-} from "../../registry/embedded/embedded-registry";
+} from "../../../registry/embedded/embedded-registry";
 
 export const quietLogger = createLogger("test", {
   level: process.env.TEST_LOG_LEVEL === "debug" ? "debug" : "error",
@@ -29,29 +29,6 @@ export function clientsFor(address: string) {
     tools: createClient(ToolService, transport),
     workers: createClient(TaskWorker, transport),
   };
-}
-
-/** Polls `probe` until it returns a value other than undefined, or fails after timeoutMs. */
-export async function eventually<T>(
-  what: string,
-  probe: () => Promise<T | undefined> | T | undefined,
-  timeoutMs = 10_000,
-  intervalMs = 50,
-): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let lastError: unknown;
-  for (;;) {
-    try {
-      const value = await probe();
-      if (value !== undefined) return value;
-    } catch (err) {
-      lastError = err;
-    }
-    if (Date.now() > deadline) {
-      throw new Error(`timed out waiting for ${what}${lastError ? `: ${String(lastError)}` : ""}`);
-    }
-    await new Promise((r) => setTimeout(r, intervalMs));
-  }
 }
 
 /** The code of a rejected call, or "resolved" when it did not fail. */
