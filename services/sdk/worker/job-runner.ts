@@ -7,6 +7,7 @@ import type { Logger } from "../../../platform/log";
 import { clientId, type WorkerDefinition } from "../definitions";
 import type { PlatformClient } from "../platform-client";
 import type { JobContext } from "./job-context";
+import type { TaskPage, TaskQuery } from "./task-query";
 import {
   isTerminal,
   isValidTaskId,
@@ -37,6 +38,8 @@ export interface JobRunnerOptions {
 export interface JobRunner {
   submit(request: TaskRequest): Promise<StoredTask>;
   status(taskId: string): Promise<StoredTask>;
+  /** One page of the stored tasks, newest first. */
+  list(query: TaskQuery): Promise<TaskPage>;
   cancel(taskId: string, reason: string): Promise<StoredTask>;
   /** Resumes orphaned tasks now and keeps looking for them. */
   start(): Promise<void>;
@@ -380,6 +383,7 @@ export function createJobRunner(options: JobRunnerOptions): JobRunner {
       return (await store.read(taskId)) ?? task;
     },
     status: read,
+    list: (query) => store.listTasks(query),
     async cancel(taskId, reason) {
       const task = await read(taskId);
       if (isTerminal(task.state)) return task;

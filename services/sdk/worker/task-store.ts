@@ -8,6 +8,7 @@ import { constants } from "node:fs";
 import { link, mkdir, open, readdir, readFile, rename, unlink } from "node:fs/promises";
 import { join } from "node:path";
 import type { JobInput } from "../definitions";
+import { pageOf, type TaskPage, type TaskQuery } from "./task-query";
 
 export type StoredState = "PENDING" | "RUNNING" | "SUCCEEDED" | "FAILED" | "CANCELLED";
 
@@ -66,6 +67,8 @@ export interface TaskStore {
   write(task: StoredTask): Promise<void>;
   /** Ids of every stored task. */
   list(): Promise<string[]>;
+  /** One page of the tasks matching the query, newest first. */
+  listTasks(query: TaskQuery): Promise<TaskPage>;
   /** Claims run number `attempt`; true for exactly one caller per task and attempt. */
   claim(taskId: string, attempt: number): Promise<boolean>;
   /** True once someone claimed `attempt` (used by a running owner to see it was replaced). */
@@ -160,6 +163,21 @@ export async function openTaskStore(dataDir: string): Promise<TaskStore> {
     async list() {
       const names = await readdir(dir);
       return names.filter((n) => n.endsWith(".json")).map((n) => n.slice(0, -".json".length));
+    },
+    async listTasks(query) {
+      // No index: every record is read. Fine for one machine's jobs within the retention period.
+      const tasks: StoredTask[] = [];
+      for (const name of await readdir(dir)) {
+        if (!name.endsWith(".json")) continue;
+        const text = await readText(join(dir, name));
+        if (text === undefined) continue;
+        try {
+          tasks.push(JSON.parse(text) as StoredTask);
+        } catch {
+          // A record being replaced is never half-written; anything unparseable is not a task.
+        }
+      }
+      return pageOf(tasks, query);
     },
     async claim(taskId, attempt) {
       checkId(taskId);
