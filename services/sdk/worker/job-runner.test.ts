@@ -9,8 +9,9 @@ import { defineWorker } from "../definitions";
 import { createPlatformClient } from "../platform-client";
 import { sleep } from "../service-context";
 import { eventually, quietLogger } from "../test-support";
+import { openFileTaskStore } from "./file-task-store";
 import { createJobRunner, type JobRunner } from "./job-runner";
-import { openTaskStore, type StoredTask, type TaskStore } from "./task-store";
+import type { StoredTask, TaskStore } from "./task-store";
 
 let dir: string;
 let store: TaskStore;
@@ -55,7 +56,7 @@ const request = (taskId: string, input = "3") => create(TaskRequestSchema, { tas
 
 beforeEach(async () => {
   dir = mkdtempSync(join(tmpdir(), "jobs-"));
-  store = await openTaskStore(dir);
+  store = await openFileTaskStore(dir);
   ran.length = 0;
 });
 afterEach(async () => {
@@ -108,11 +109,11 @@ describe("job runner", () => {
         { name: "step 3", state: "PENDING", detail: "" },
       ],
       attempt: 1,
+      leaseVersion: 1,
       owner: { instance: "dead", boot: "x", leaseUntilMs: now + 400 },
       metadata: {},
     };
     await store.create(orphan);
-    await store.claim("t2", 1);
     const r = runner("b");
     await r.start();
     // Not before the lease runs out.
@@ -138,6 +139,7 @@ describe("job runner", () => {
       input: { n: 3 },
       steps: [],
       attempt: 3,
+      leaseVersion: 3,
       owner: { instance: "dead", boot: "x", leaseUntilMs: now - 1 },
       metadata: {},
     });

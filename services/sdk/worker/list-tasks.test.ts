@@ -9,7 +9,8 @@ import { startTestRouter } from "../../../router/test-support/cluster";
 import { defineWorker } from "../definitions";
 import { type RunningService, startService } from "../start-service";
 import { clientsFor, codeOf, eventually, quietLogger, startTestRegistry } from "../test-support";
-import { openTaskStore, type StoredState, type StoredTask } from "./task-store";
+import { openFileTaskStore } from "./file-task-store";
+import type { StoredState, StoredTask } from "./task-store";
 
 // A worker that never runs anything itself: the listed tasks are written straight to its store.
 const idle = defineWorker<{ n: number }>({
@@ -43,12 +44,13 @@ const record = (i: number): StoredTask => ({
   input: { n: 0 },
   steps: [],
   attempt: 1,
+  leaseVersion: 1,
   metadata: {},
 });
 
 beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), "list-tasks-"));
-  const store = await openTaskStore(dir);
+  const store = await openFileTaskStore(dir);
   for (let i = 0; i < 25; i++) await store.create(record(i));
   const { registry, consul } = await startTestRegistry();
   stopRegistry = () => registry.close();
