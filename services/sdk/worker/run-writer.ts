@@ -14,7 +14,7 @@ export interface RunWriterOptions {
   logger: Logger;
   /** Called once when the task turns out to belong to someone else, or writes kept failing. */
   onLost(why: "claimed" | "unreachable"): void;
-  /** First pause between retries of a failed write, in ms; doubles up to 2 s. Default 100. */
+  /** First pause between retries of a failed write, in ms; doubles up to 500 ms. Default 100. */
   retryMs?: number;
   /** Stop retrying after this long without a successful write, in ms. Default 2 × leaseMs. */
   giveUpMs?: number;
@@ -33,6 +33,8 @@ export interface RunWriter {
 export function createRunWriter(options: RunWriterOptions): RunWriter {
   const { store, current, leaseMs, logger: log } = options;
   const retryMs = options.retryMs ?? 100;
+  // Short: once the store is back, the owner must renew before its lease is given away.
+  const maxRetryMs = Math.max(retryMs, Math.min(500, leaseMs / 10));
   const giveUpMs = options.giveUpMs ?? leaseMs * 2;
   let lostWhy: "claimed" | "unreachable" | undefined;
   let lastSuccess = Date.now();
@@ -46,7 +48,7 @@ export function createRunWriter(options: RunWriterOptions): RunWriter {
   };
 
   async function writeOnce(): Promise<void> {
-    for (let pause = retryMs; ; pause = Math.min(pause * 2, 2000)) {
+    for (let pause = retryMs; ; pause = Math.min(pause * 2, maxRetryMs)) {
       if (lostWhy) return;
       try {
         const stored = await store.update(current, leaseMs);
