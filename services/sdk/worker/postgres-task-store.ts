@@ -255,8 +255,10 @@ export async function openPostgresTaskStore(options: PostgresTaskStoreOptions): 
     async create(task) {
       const res = await query(
         `INSERT INTO tasks (task_id, worker, state, progress, message, output, error, created_at,
-           updated_at, request, input, steps, metadata, attempt, lease_version)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, ${fromMs("$8")}, now(), $9, $10, $11, $12, $13, $14)
+           updated_at, request, input, steps, metadata, attempt, lease_version, owner_instance,
+           owner_boot, lease_until)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, ${fromMs("$8")}, now(), $9, $10, $11, $12, $13, $14,
+           $15, $16, ${fromMs("$17::bigint")})
          ON CONFLICT (worker, task_id) DO NOTHING`,
         [
           task.taskId,
@@ -273,6 +275,10 @@ export async function openPostgresTaskStore(options: PostgresTaskStoreOptions): 
           JSON.stringify(task.metadata),
           task.attempt,
           task.leaseVersion,
+          // Normally none: a new task is unowned. Given (an imported record), kept as is.
+          task.owner?.instance ?? null,
+          task.owner?.boot ?? null,
+          task.owner?.leaseUntilMs ?? null,
         ],
       );
       return res.rowCount === 1;
