@@ -6,8 +6,9 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { connect } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { Code } from "@connectrpc/connect";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import { clientsFor, eventually, quietLogger } from "../test-support";
+import { clientsFor, codeOf, eventually, quietLogger } from "../test-support";
 import { openPostgresTaskStore } from "./postgres-task-store";
 import type { StoredTask, TaskStore } from "./task-store";
 import {
@@ -277,6 +278,11 @@ describe("worker processes on one PostgreSQL task store", () => {
     });
     const haltedAt = Date.now();
     await cluster.halt();
+    // Callers are told to retry, not that the job is gone.
+    const w0 = workers[0];
+    if (!w0) throw new Error("no worker");
+    const status = clientsFor(`127.0.0.1:${w0.port}`).workers.getTaskStatus({ taskId: "job-0" });
+    expect(await codeOf(status)).toBe(Code.Unavailable);
     await new Promise((r) => setTimeout(r, 1000));
     await cluster.resume();
     const downMs = Date.now() - haltedAt;
