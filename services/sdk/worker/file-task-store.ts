@@ -10,6 +10,7 @@
 import { randomBytes } from "node:crypto";
 import { constants } from "node:fs";
 import { link, mkdir, open, readdir, readFile, rename, stat, unlink } from "node:fs/promises";
+import { hostname } from "node:os";
 import { join } from "node:path";
 import { pageOf } from "./task-query";
 import {
@@ -120,10 +121,15 @@ export async function openFileTaskStore(
     if (isTerminal(task.state)) finished.add(task.taskId);
   };
 
-  /** True when the lock's holder is gone: its process died or it was left long ago. */
+  /**
+   * True when the lock's holder is gone: its process on this host died, or it was left long ago.
+   * The PID is only trusted from the same host name (containers sharing a volume have their own
+   * PID spaces).
+   */
   async function lockIsStale(path: string): Promise<boolean> {
-    const pid = Number(await readText(path).catch(() => undefined));
-    if (Number.isInteger(pid) && pid > 0 && pid !== process.pid) {
+    const [host, rawPid] = ((await readText(path).catch(() => undefined)) ?? "").split(" ");
+    const pid = Number(rawPid);
+    if (host === hostname() && Number.isInteger(pid) && pid > 0 && pid !== process.pid) {
       try {
         process.kill(pid, 0);
       } catch (err) {
@@ -145,7 +151,7 @@ export async function openFileTaskStore(
       try {
         const handle = await open(path, "wx", 0o600);
         try {
-          await handle.writeFile(String(process.pid));
+          await handle.writeFile(`${hostname()} ${process.pid}`);
         } finally {
           await handle.close();
         }
