@@ -64,6 +64,8 @@ export async function openFileTaskStore(
   };
   /** Finished records never change again: not read again by claimNext. */
   const finished = new Set<string>();
+  /** Creation time of every unfinished task seen, to look at the oldest first. */
+  const createdAt = new Map<string, number>();
 
   /** Writes a fully synced temporary file next to the target and returns its path. */
   async function writeTemp(target: string, text: string): Promise<string> {
@@ -118,7 +120,10 @@ export async function openFileTaskStore(
     const target = recordPath(task.taskId);
     await rename(await writeTemp(target, JSON.stringify(task)), target);
     await syncDir();
-    if (isTerminal(task.state)) finished.add(task.taskId);
+    if (isTerminal(task.state)) {
+      finished.add(task.taskId);
+      createdAt.delete(task.taskId);
+    }
   };
 
   /**
@@ -243,20 +248,32 @@ export async function openFileTaskStore(
       return claimLocked(taskId, who, options);
     },
     async claimNext(who, limit, options) {
-      const now = Date.now();
-      const candidates: StoredTask[] = [];
-      for (const id of await ids()) {
-        if (finished.has(id)) continue;
+      // Oldest first by creation time, which never changes: known from the first read of each
+      // record. Then only as many records are read again as it takes to claim `limit` (plus the
+      // ones running ahead of them), not the whole backlog.
+      const names = await ids();
+      const present = new Set(names);
+      for (const id of createdAt.keys()) if (!present.has(id)) createdAt.delete(id);
+      for (const id of names) {
+        if (finished.has(id) || createdAt.has(id)) continue;
         const task = await readRecord(id).catch(() => undefined);
         if (!task) continue;
         if (isTerminal(task.state)) finished.add(id);
-        else if (claimableAt(task, now, who, options.reclaimOwn)) candidates.push(task);
+        else createdAt.set(id, task.createdAtMs);
       }
-      candidates.sort((a, b) => a.createdAtMs - b.createdAtMs);
+      const order = [...createdAt.entries()].sort((x, y) => x[1] - y[1]).map(([id]) => id);
+      const now = Date.now();
       const claimed: StoredTask[] = [];
-      for (const task of candidates) {
+      for (const id of order) {
         if (claimed.length >= limit) break;
-        const won = await claimLocked(task.taskId, who, options);
+        const task = await readRecord(id).catch(() => undefined);
+        if (!task || isTerminal(task.state)) {
+          createdAt.delete(id);
+          if (task) finished.add(id);
+          continue;
+        }
+        if (!claimableAt(task, now, who, options.reclaimOwn)) continue;
+        const won = await claimLocked(id, who, options);
         if (won) claimed.push(won);
       }
       return claimed;
