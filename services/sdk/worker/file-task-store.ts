@@ -219,10 +219,18 @@ export async function openFileTaskStore(
   return {
     kind: "file",
     dir,
-    async create(task) {
+    async create(task, claimFor) {
       checkId(task.taskId);
       const target = recordPath(task.taskId);
-      const temp = await writeTemp(target, JSON.stringify(task));
+      const record: StoredTask = claimFor
+        ? {
+            ...task,
+            attempt: 1,
+            leaseVersion: 1,
+            owner: { ...claimFor.who, leaseUntilMs: Date.now() + claimFor.leaseMs },
+          }
+        : task;
+      const temp = await writeTemp(target, JSON.stringify(record));
       try {
         // link() fails when the target exists: an atomic create-if-absent.
         await link(temp, target);

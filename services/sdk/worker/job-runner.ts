@@ -90,13 +90,15 @@ export function createJobRunner(options: JobRunnerOptions): JobRunner {
   const maxAttempts = worker.maxAttempts ?? 3;
   const me: Claimant = { instance: instanceId, boot: randomUUID() };
   const runs = new Map<string, Run>();
+  /** Slots promised to submissions being stored, not yet in `runs`. */
+  let reserved = 0;
   let accepting = true;
 
   const scheduler = createJobScheduler({
     logger: log,
     sweepIntervalMs: options.scanIntervalMs ?? 1000,
     cleanupIntervalMs: retentionMs > 0 ? 60_000 : 0,
-    freeSlots: () => (accepting ? maxConcurrent - runs.size : 0),
+    freeSlots: () => (accepting ? maxConcurrent - runs.size - reserved : 0),
     async claim(slots, startup) {
       const claimed = await store.claimNext(me, slots, { leaseMs, reclaimOwn: startup });
       for (const task of claimed) await begin(task);
@@ -303,7 +305,20 @@ export function createJobRunner(options: JobRunnerOptions): JobRunner {
         leaseVersion: 0,
         metadata: {},
       };
-      if (!(await store.create(task).catch(unavailable))) {
+      // With a free slot, stored already claimed by this instance, and run here at once.
+      const runHere = accepting && runs.size + reserved < maxConcurrent;
+      if (runHere) reserved++;
+      let created: boolean;
+      try {
+        created = await store
+          .create(task, runHere ? { who: me, leaseMs } : undefined)
+          .catch(unavailable);
+      } catch (err) {
+        if (runHere) reserved--;
+        throw err;
+      }
+      if (!created) {
+        if (runHere) reserved--;
         // A retried ProcessTask gets the task it created; a different job under the same id is refused.
         const existing = await read(taskId);
         if (sameRequest(existing.request, task.request)) return existing;
@@ -312,11 +327,22 @@ export function createJobRunner(options: JobRunnerOptions): JobRunner {
           Code.AlreadyExists,
         );
       }
-      // Accepted and stored: from here on, a failure only delays the task (a sweep claims it).
-      if (runs.size < maxConcurrent) {
-        await claimAndBegin(taskId).catch((err: unknown) =>
-          log.warn("could not start the task at once", { task_id: taskId, err: String(err) }),
-        );
+      // Accepted and stored: from here on, a failure only delays the task (its lease runs out
+      // and a sweep claims it).
+      if (runHere) {
+        const claimed: StoredTask = {
+          ...task,
+          attempt: 1,
+          leaseVersion: 1,
+          owner: { ...me, leaseUntilMs: now + leaseMs },
+        };
+        await begin(claimed)
+          .catch((err: unknown) =>
+            log.warn("could not start the task at once", { task_id: taskId, err: String(err) }),
+          )
+          .finally(() => {
+            reserved--;
+          });
       }
       return (await store.read(taskId).catch(() => undefined)) ?? task;
     },

@@ -252,13 +252,14 @@ export async function openPostgresTaskStore(options: PostgresTaskStoreOptions): 
 
   return {
     kind: "postgres",
-    async create(task) {
+    async create(task, claimFor) {
       const res = await query(
         `INSERT INTO tasks (task_id, worker, state, progress, message, output, error, created_at,
            updated_at, request, input, steps, metadata, attempt, lease_version, owner_instance,
            owner_boot, lease_until)
          VALUES ($1, $2, $3, $4, $5, $6, $7, ${fromMs("$8")}, now(), $9, $10, $11, $12, $13, $14,
-           $15, $16, ${fromMs("$17::bigint")})
+           $15, $16, CASE WHEN $18::bigint IS NULL THEN ${fromMs("$17::bigint")}
+                          ELSE now() + $18::bigint * interval '1 millisecond' END)
          ON CONFLICT (worker, task_id) DO NOTHING`,
         [
           task.taskId,
@@ -273,12 +274,13 @@ export async function openPostgresTaskStore(options: PostgresTaskStoreOptions): 
           JSON.stringify(task.input),
           JSON.stringify(task.steps),
           JSON.stringify(task.metadata),
-          task.attempt,
-          task.leaseVersion,
-          // Normally none: a new task is unowned. Given (an imported record), kept as is.
-          task.owner?.instance ?? null,
-          task.owner?.boot ?? null,
+          claimFor ? 1 : task.attempt,
+          claimFor ? 1 : task.leaseVersion,
+          // Unowned unless claimed for its creator; an imported record's owner is kept as is.
+          claimFor?.who.instance ?? task.owner?.instance ?? null,
+          claimFor?.who.boot ?? task.owner?.boot ?? null,
           task.owner?.leaseUntilMs ?? null,
+          claimFor?.leaseMs ?? null,
         ],
       );
       return res.rowCount === 1;

@@ -96,6 +96,24 @@ describe.each([
     expect(await store.read("missing")).toBeUndefined();
   });
 
+  it("creates a task already claimed by its creator, which nobody else can claim", async () => {
+    const [store] = await open();
+    if (!store) throw new Error("no store");
+    expect(await store.create(task("k1"), { who: a, leaseMs: 60_000 })).toBe(true);
+    expect(await store.read("k1")).toMatchObject({
+      attempt: 1,
+      leaseVersion: 1,
+      owner: { instance: "a", boot: "a1" },
+    });
+    expect(await store.claim("k1", b, { leaseMs: 1000 })).toBeUndefined();
+    expect(await store.claimNext(b, 5, { leaseMs: 1000 })).toEqual([]);
+    const mine = await store.read("k1");
+    if (!mine) throw new Error("gone");
+    expect(await store.update({ ...mine, message: "running" }, 60_000)).toMatchObject({
+      message: "running",
+    });
+  });
+
   it("lists like the reference: newest first, filtered, paged without repeats", async () => {
     const [store] = await open();
     if (!store) throw new Error("no store");

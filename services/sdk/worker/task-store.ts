@@ -87,8 +87,13 @@ export class StoreUnavailableError extends Error {
 export interface TaskStore {
   /** "file" or "postgres", for logs and metrics. */
   readonly kind: string;
-  /** Writes a new record; false when a task with that id exists already. */
-  create(task: StoredTask): Promise<boolean>;
+  /**
+   * Writes a new record; false when a task with that id exists already. With `claimFor`, the
+   * task is stored already claimed by that instance (attempt 1, lease version 1, a lease of
+   * leaseMs on the store's clock): the instance that accepts a job runs it without a second
+   * round trip, and nobody else is woken for it.
+   */
+  create(task: StoredTask, claimFor?: { who: Claimant; leaseMs: number }): Promise<boolean>;
   read(taskId: string): Promise<StoredTask | undefined>;
   /** One page of the tasks matching the query, newest first. */
   listTasks(query: TaskQuery): Promise<TaskPage>;
