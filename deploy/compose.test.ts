@@ -125,6 +125,22 @@ describe("docker-compose.yml", () => {
     expect(addressOf("gateway")).toContain(`"address":"gateway","port_value":${gatewayPort}`);
   });
 
+  it("runs two itinerary workers sharing their jobs through the postgres service", () => {
+    const worker = service("itinerary-worker");
+    expect(worker.deploy?.replicas).toBe(2);
+    expect(worker.depends_on?.postgres?.condition).toBe("service_healthy");
+    const url = new URL(
+      (worker.environment?.DATABASE_URL ?? "").replace(/\$\{POSTGRES_PASSWORD:-(\w+)\}/, "$1"),
+    );
+    const db = service("postgres");
+    expect(url.protocol).toBe("postgres:");
+    expect(url.hostname).toBe("postgres");
+    expect(url.pathname).toBe(`/${db.environment?.POSTGRES_DB}`);
+    expect(url.username).toBe(db.environment?.POSTGRES_USER);
+    expect(db.image).toMatch(/^postgres:\d+/);
+    expect(db.healthcheck?.test).toContain("pg_isready");
+  });
+
   it("mounts configs that exist and depends only on defined services", () => {
     for (const [name, s] of Object.entries(compose.services)) {
       for (const dep of Object.keys(s.depends_on ?? {})) {
