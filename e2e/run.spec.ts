@@ -45,6 +45,8 @@ test.describe("run", () => {
     await expect.poll(() => run.messageCount(), { timeout: 10_000 }).toBeGreaterThanOrEqual(1);
     await run.cancelButton.click();
     await expect(run.resultCode).toHaveAttribute("data-code", "CANCELLED");
+    // Focus goes back to Run, not to the page body.
+    await expect(run.runButton).toBeFocused();
     const countAtCancel = await run.messageCount();
     expect(countAtCancel).toBeLessThan(41);
     // Nothing arrives after the cancel.
@@ -65,5 +67,63 @@ test.describe("run", () => {
     await run.run();
     await expect(run.resultCode).toHaveAttribute("data-code", "INVALID_ARGUMENT");
     await expect(page.getByTestId("result-message")).toContainText("delay_ms");
+  });
+
+  test("Escape cancels a running call; one announcement per state, none per message", async ({
+    page,
+  }) => {
+    const run = new RunPage(page, stackValue("consoleUrl"));
+    await run.goto(
+      "?target=echo-agent&kind=agent&method=/agentplatform.v1.AgentService/StreamTask",
+    );
+    await run.fillInput(Array.from({ length: 40 }, (_, i) => `w${i}`).join(" "));
+    await run.addParameter("delay_ms", "200");
+    // Count every change to a live region's text while the stream runs.
+    await page.evaluate(() => {
+      const w = window as unknown as { liveChanges: string[] };
+      w.liveChanges = [];
+      new MutationObserver((records) => {
+        for (const r of records) {
+          const region = (r.target instanceof Element ? r.target : r.target.parentElement)?.closest(
+            "[aria-live],[role=status],[role=alert],[role=log]",
+          );
+          if (region && region.getAttribute("data-testid") !== "loading") {
+            w.liveChanges.push(region.textContent ?? "");
+          }
+        }
+      }).observe(document.body, { subtree: true, childList: true, characterData: true });
+    });
+    await run.run();
+    await expect.poll(() => run.messageCount(), { timeout: 10_000 }).toBeGreaterThanOrEqual(4);
+    await page.keyboard.press("Escape");
+    await expect(run.resultCode).toHaveAttribute("data-code", "CANCELLED");
+    await expect(run.runButton).toBeFocused();
+    await expect(page.getByTestId("run-announcement")).toHaveText("StreamTask cancelled.");
+    const changes = await page.evaluate(
+      () => (window as unknown as { liveChanges: string[] }).liveChanges,
+    );
+    // "Running StreamTask." then "StreamTask cancelled.", not one per streamed message.
+    expect(new Set(changes.filter((c) => c !== ""))).toEqual(
+      new Set(["Running StreamTask.", "StreamTask cancelled."]),
+    );
+  });
+
+  test("at phone width the result follows Run and nothing is cut off", async ({ page }) => {
+    await page.setViewportSize({ width: 390, height: 844 });
+    const run = new RunPage(page, stackValue("consoleUrl"));
+    await run.goto("?target=echo-agent&kind=agent");
+    await run.chooseMethod("ExecuteTask");
+    await run.fillInput("phone");
+    await run.run();
+    await expect(run.resultCode).toHaveAttribute("data-code", "OK");
+    const runBox = await run.runButton.boundingBox();
+    const resultBox = await page.getByTestId("run-result").boundingBox();
+    const copyBox = await page.getByTestId("copy-as-command").boundingBox();
+    expect(resultBox?.y ?? 0).toBeGreaterThan(runBox?.y ?? 0);
+    expect(resultBox?.y ?? 0).toBeLessThan(copyBox?.y ?? 0);
+    const overflow = await page.evaluate(
+      () => document.documentElement.scrollWidth - document.documentElement.clientWidth,
+    );
+    expect(overflow).toBeLessThanOrEqual(0);
   });
 });

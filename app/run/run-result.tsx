@@ -14,7 +14,16 @@ function pretty(json: string): string {
   }
 }
 
-export function RunResult({ invoke, streaming }: { invoke: InvokeState; streaming: boolean }) {
+export function RunResult({
+  invoke,
+  onCancel,
+  streaming,
+}: {
+  invoke: InvokeState;
+  /** Cancels the call and hands focus back to Run. */
+  onCancel: () => void;
+  streaming: boolean;
+}) {
   const { run, running } = invoke;
   const count = useMessageCount(invoke.count);
   const [selection, setSelection] = useState<{ runId: string; index: number } | undefined>();
@@ -43,7 +52,7 @@ export function RunResult({ invoke, streaming }: { invoke: InvokeState; streamin
   const single = !showList ? run.messages[0] : undefined;
 
   return (
-    <section className="card flush" data-testid="run-result" aria-live="polite" aria-busy={running}>
+    <section className="card flush" data-testid="run-result" aria-busy={running}>
       <div className="result-bar">
         {outcome === undefined ? (
           <span className="badge tone-accent" data-testid="result-code" data-code="">
@@ -68,14 +77,14 @@ export function RunResult({ invoke, streaming }: { invoke: InvokeState; streamin
         )}
         {run.router !== "" && <span className="chip">via {run.router}</span>}
         {running && (
-          <button type="button" className="button small danger" onClick={invoke.cancel}>
+          <button type="button" className="button small danger" onClick={onCancel}>
             <Icon name="stop" size={14} /> Cancel
           </button>
         )}
       </div>
       {outcome !== undefined && outcome.code !== "OK" && (
         <div className="card-body" style={{ paddingBottom: 0 }}>
-          <p className="inline-error" role="alert" data-testid="result-message">
+          <p className="inline-error" data-testid="result-message">
             {outcome.source === "gateway" ? "The gateway refused the call: " : ""}
             {outcome.message || "The call failed."}
           </p>
