@@ -27,4 +27,24 @@ describe("service advertise address", () => {
       /SERVICE_ADVERTISE_ADDRESS must be an address/,
     );
   });
+
+  it("takes a postgres DATABASE_URL, and refuses another with the variable named, never the password", () => {
+    const url = "postgres://worker:pw@db:5432/agentplatform";
+    expect(readServiceConfig("worker-x", 0, { DATABASE_URL: url }).databaseUrl).toBe(url);
+    expect(readServiceConfig("worker-x", 0, {}).databaseUrl).toBeUndefined();
+    for (const [bad, says] of [
+      ["mysql://u:hunter2@db/x", /DATABASE_URL must start with postgres:\/\//],
+      ["postgres://u:hunter2@db", /DATABASE_URL must name a database/],
+      ["db:5432", /DATABASE_URL must/],
+    ] as const) {
+      let message = "";
+      try {
+        readServiceConfig("worker-x", 0, { DATABASE_URL: bad });
+      } catch (err) {
+        message = (err as Error).message;
+      }
+      expect(message).toMatch(says);
+      expect(message).not.toContain("hunter2");
+    }
+  });
 });

@@ -14,6 +14,7 @@ import {
   type ServerLimits,
 } from "../../platform/server-limits";
 import { loadTlsFiles, readTlsConfig, type TlsFiles } from "../../platform/tls";
+import { databaseUrlProblem } from "./worker/open-task-store";
 
 export interface ServiceConfig {
   /** Address the gRPC server binds (GRPC_SERVER_HOST). Default 127.0.0.1. */
@@ -40,6 +41,11 @@ export interface ServiceConfig {
   metricsPort: number;
   /** Where a worker keeps its tasks (WORKER_DATA_DIR). Default `.data/<name>`. */
   dataDir: string | undefined;
+  /**
+   * PostgreSQL holding a worker's tasks (DATABASE_URL, postgres://user:password@host/db), shared
+   * by every instance on every host. Default: none, tasks stay in files under dataDir.
+   */
+  databaseUrl: string | undefined;
   /** Worker job tuning (WORKER_LEASE_MS, WORKER_MAX_CONCURRENT_JOBS, WORKER_RETENTION). */
   jobs: { leaseMs?: number; maxConcurrentJobs?: number; retentionMs?: number };
   /**
@@ -70,6 +76,7 @@ export function defaultServiceConfig(input: ServiceConfigInput = {}): ServiceCon
     instanceId: input.instanceId,
     metricsPort: input.metricsPort ?? 0,
     dataDir: input.dataDir,
+    databaseUrl: input.databaseUrl,
     jobs: input.jobs ?? {},
     auth: input.auth,
     serviceToken: input.serviceToken,
@@ -94,6 +101,9 @@ export function readServiceConfig(
   const instanceId = reader.optionalString("SERVICE_INSTANCE_ID");
   const metricsPort = reader.int("METRICS_PORT", 0, { min: -1, max: 65535 });
   const dataDir = reader.optionalString("WORKER_DATA_DIR");
+  const databaseUrl = reader.optionalString("DATABASE_URL");
+  const urlProblem = databaseUrl && databaseUrlProblem("DATABASE_URL", databaseUrl);
+  if (urlProblem) reader.invalid(urlProblem);
   const jobs = {
     leaseMs: reader.durationMs("WORKER_LEASE_MS", 10_000),
     maxConcurrentJobs: reader.int("WORKER_MAX_CONCURRENT_JOBS", 8, { min: 1, max: 1024 }),
@@ -114,6 +124,7 @@ export function readServiceConfig(
     instanceId,
     metricsPort,
     dataDir,
+    databaseUrl,
     jobs,
     auth,
     serviceToken,

@@ -32,7 +32,8 @@ import { createServiceMetrics } from "./service-metrics";
 import type { ServiceRuntime } from "./service-runtime";
 import { toolRoutes } from "./tool-routes";
 import { createJobRunner, type JobRunner, type JobRunnerOptions } from "./worker/job-runner";
-import { openTaskStore } from "./worker/task-store";
+import { openWorkerTaskStore } from "./worker/open-task-store";
+import type { TaskStore } from "./worker/task-store";
 import { workerRoutes } from "./worker/worker-routes";
 
 export interface StartServiceOptions extends Omit<ServiceConfigInput, "jobs"> {
@@ -129,6 +130,16 @@ export async function startService(
     out.sample("service_active_tasks", undefined, runner ? runner.running() : runtime.active.count);
   });
   const reflection = createReflectionIndex([service]);
+  // The task store first: a database that cannot be used fails the start before anything listens.
+  const store: TaskStore | undefined =
+    definition.kind === "worker"
+      ? await openWorkerTaskStore({
+          databaseUrl: config.databaseUrl,
+          dataDir: config.dataDir ?? join(".data", definition.name),
+          worker: id,
+          logger: log,
+        })
+      : undefined;
   server = await startGrpcServer({
     host: config.host,
     port: config.port,
@@ -150,8 +161,7 @@ export async function startService(
   const grpc = server;
   const instanceId = config.instanceId ?? `${name}-${config.advertiseAddress}-${grpc.port}`;
 
-  if (definition.kind === "worker") {
-    const store = await openTaskStore(config.dataDir ?? join(".data", definition.name));
+  if (definition.kind === "worker" && store) {
     runner = createJobRunner({
       ...config.jobs,
       ...options.jobs,
@@ -235,6 +245,7 @@ export async function startService(
         }
         await new Promise((r) => setTimeout(r, options.drainDelayMs ?? 500));
         await Promise.all([grpc.close(graceMs), runner?.stop(graceMs)]);
+        await store?.close();
         await metricsServer?.close();
         metrics.close();
         lazyPlatform.close();

@@ -3,16 +3,21 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { create } from "@bufbuild/protobuf";
 import { createRouterTransport as createInMemoryTransport } from "@connectrpc/connect";
-import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { TaskRequestSchema } from "../../../gen/agentplatform/v1/platform_pb";
 import { defineWorker } from "../definitions";
 import { createPlatformClient } from "../platform-client";
 import { sleep } from "../service-context";
 import { eventually, quietLogger } from "../test-support";
+import { openFileTaskStore } from "./file-task-store";
 import { createJobRunner, type JobRunner } from "./job-runner";
-import { openTaskStore, type StoredTask, type TaskStore } from "./task-store";
+import { openPostgresTaskStore } from "./postgres-task-store";
+import type { StoredTask, TaskStore } from "./task-store";
+import { type PostgresCluster, startPostgresCluster } from "./test-support/postgres-cluster";
 
-let dir: string;
+let cluster: PostgresCluster;
+let databases = 0;
+const dirs: string[] = [];
 let store: TaskStore;
 const runners: JobRunner[] = [];
 const ran: string[] = [];
@@ -53,15 +58,40 @@ const runner = (instanceId: string, leaseMs = 600) => {
 };
 const request = (taskId: string, input = "3") => create(TaskRequestSchema, { taskId, input });
 
-beforeEach(async () => {
-  dir = mkdtempSync(join(tmpdir(), "jobs-"));
-  store = await openTaskStore(dir);
+beforeAll(async () => {
+  cluster = await startPostgresCluster();
+}, 60_000);
+afterAll(async () => {
+  await cluster.stop();
+  for (const d of dirs) rmSync(d, { recursive: true, force: true });
+});
+beforeEach(() => {
   ran.length = 0;
 });
 afterEach(async () => {
   await Promise.all(runners.splice(0).map((r) => r.stop(0)));
-  rmSync(dir, { recursive: true, force: true });
+  await store.close();
 });
+
+const stores = [
+  {
+    kind: "file",
+    open: async () => {
+      const dir = mkdtempSync(join(tmpdir(), "jobs-"));
+      dirs.push(dir);
+      return openFileTaskStore(dir);
+    },
+  },
+  {
+    kind: "postgres",
+    open: async () =>
+      openPostgresTaskStore({
+        connectionString: await cluster.createDatabase(`jobs_${++databases}`),
+        worker: "counter-worker",
+        logger: quietLogger,
+      }),
+  },
+];
 
 const finished = (r: JobRunner, id: string) =>
   eventually(`task ${id} finished`, async () => {
@@ -71,7 +101,11 @@ const finished = (r: JobRunner, id: string) =>
       : undefined;
   });
 
-describe("job runner", () => {
+describe.each(stores)("job runner on the $kind store", ({ open }) => {
+  beforeEach(async () => {
+    store = await open();
+  });
+
   it("runs a job through its steps and records the result", async () => {
     const r = runner("a");
     await r.start();
@@ -108,11 +142,11 @@ describe("job runner", () => {
         { name: "step 3", state: "PENDING", detail: "" },
       ],
       attempt: 1,
+      leaseVersion: 1,
       owner: { instance: "dead", boot: "x", leaseUntilMs: now + 400 },
       metadata: {},
     };
     await store.create(orphan);
-    await store.claim("t2", 1);
     const r = runner("b");
     await r.start();
     // Not before the lease runs out.
@@ -138,6 +172,7 @@ describe("job runner", () => {
       input: { n: 3 },
       steps: [],
       attempt: 3,
+      leaseVersion: 3,
       owner: { instance: "dead", boot: "x", leaseUntilMs: now - 1 },
       metadata: {},
     });

@@ -1,5 +1,7 @@
-// Runs a worker's jobs from the shared task store: accepts, claims, renews leases, resumes the
-// jobs of instances that died (including this one's previous life), and cancels on request.
+// Runs a worker's jobs from the shared task store: accepts, claims, resumes the jobs of instances
+// that died (including this one's previous life), and cancels on request. The parts live on their
+// own: run-state (how a record changes), run-writer (fenced, ordered writes and lease renewal),
+// job-scheduler (when to look for work).
 import { randomUUID } from "node:crypto";
 import { Code, ConnectError } from "@connectrpc/connect";
 import type { TaskRequest } from "../../../gen/agentplatform/v1/platform_pb";
@@ -7,11 +9,23 @@ import type { Logger } from "../../../platform/log";
 import { clientId, type WorkerDefinition } from "../definitions";
 import type { PlatformClient } from "../platform-client";
 import type { JobContext } from "./job-context";
+import { createJobScheduler } from "./job-scheduler";
 import {
+  finishedWithoutRunning,
+  finishRun,
+  progressOf,
+  type RunOutcome,
+  startedRun,
+  stepNamed,
+} from "./run-state";
+import { createRunWriter } from "./run-writer";
+import type { TaskPage, TaskQuery } from "./task-query";
+import {
+  type Claimant,
   isTerminal,
   isValidTaskId,
-  type StoredState,
   type StoredTask,
+  StoreUnavailableError,
   type TaskStore,
 } from "./task-store";
 
@@ -24,7 +38,7 @@ export interface JobRunnerOptions {
   platform: () => PlatformClient;
   /** How long a run stays owned without renewal. Default 10 s. */
   leaseMs?: number;
-  /** How often to look for queued and orphaned tasks, in ms. Default 1000. */
+  /** How often to sweep for queued and abandoned tasks, in ms. Default 1000. */
   scanIntervalMs?: number;
   /** How often a run checks for a cancellation asked of another instance, in ms. Default 500. */
   cancelPollMs?: number;
@@ -37,6 +51,8 @@ export interface JobRunnerOptions {
 export interface JobRunner {
   submit(request: TaskRequest): Promise<StoredTask>;
   status(taskId: string): Promise<StoredTask>;
+  /** One page of the stored tasks, newest first. */
+  list(query: TaskQuery): Promise<TaskPage>;
   cancel(taskId: string, reason: string): Promise<StoredTask>;
   /** Resumes orphaned tasks now and keeps looking for them. */
   start(): Promise<void>;
@@ -57,144 +73,116 @@ const sameRequest = (a: StoredTask["request"], b: StoredTask["request"]) =>
   JSON.stringify(sortKeys(a.parameters)) === JSON.stringify(sortKeys(b.parameters));
 const sortKeys = (r: Record<string, string>) => Object.fromEntries(Object.entries(r).sort());
 
+/** A store that cannot be reached right now is UNAVAILABLE to callers: they may retry. */
+const unavailable = (err: unknown): never => {
+  if (err instanceof StoreUnavailableError) {
+    throw new ConnectError("the task store is unreachable right now; retry", Code.Unavailable);
+  }
+  throw err;
+};
+
 export function createJobRunner(options: JobRunnerOptions): JobRunner {
   const { worker, store, instanceId, logger: log } = options;
   const leaseMs = options.leaseMs ?? 10_000;
-  const scanIntervalMs = options.scanIntervalMs ?? 1000;
   const cancelPollMs = options.cancelPollMs ?? 500;
   const maxConcurrent = options.maxConcurrentJobs ?? 8;
   const retentionMs = options.retentionMs ?? 7 * 24 * 3_600_000;
   const maxAttempts = worker.maxAttempts ?? 3;
-  const boot = randomUUID();
+  const me: Claimant = { instance: instanceId, boot: randomUUID() };
   const runs = new Map<string, Run>();
-  /** Finished tasks never change again: remember them to skip reading them on every scan. */
-  const finished = new Map<string, number>();
   let accepting = true;
-  let scanTimer: NodeJS.Timeout | undefined;
-  let scanning: Promise<void> | undefined;
-  let lastCleanup = 0;
 
-  /**
-   * Unowned, lease expired, or (only in the scan at start-up) run by this instance id in a
-   * previous life: that process is gone, so there is no need to wait for its lease. Later scans
-   * leave such tasks alone, so two live processes mistakenly sharing an id cannot keep stealing
-   * a task from each other.
-   */
-  const claimable = (task: StoredTask, now: number, startup = false) =>
-    task.owner === undefined ||
-    task.owner.leaseUntilMs < now ||
-    (startup && task.owner.instance === instanceId && task.owner.boot !== boot);
+  const scheduler = createJobScheduler({
+    logger: log,
+    sweepIntervalMs: options.scanIntervalMs ?? 1000,
+    cleanupIntervalMs: retentionMs > 0 ? 60_000 : 0,
+    freeSlots: () => (accepting ? maxConcurrent - runs.size : 0),
+    async claim(slots, startup) {
+      const claimed = await store.claimNext(me, slots, { leaseMs, reclaimOwn: startup });
+      for (const task of claimed) await begin(task);
+    },
+    async cleanup() {
+      const removed = await store.removeFinished(retentionMs);
+      if (removed > 0) log.info("removed old finished tasks", { removed });
+    },
+  });
+  store.watch(() => scheduler.poke());
 
-  async function finishWithoutRunning(task: StoredTask, state: StoredState, message: string) {
-    const now = Date.now();
-    const { owner: _released, ...rest } = task;
-    const steps = task.steps.map((s) => (isTerminal(s.state) ? s : { ...s, state }));
-    await store.write({
-      ...rest,
-      state,
-      steps,
-      message,
-      ...(state === "FAILED" ? { error: message } : {}),
-      updatedAtMs: now,
-    });
-    finished.set(task.taskId, now);
+  /** Writes a claimed task's end without running it; fenced like any owner's write. */
+  async function finishClaimed(task: StoredTask, state: "CANCELLED" | "FAILED", message: string) {
+    await store.update(finishedWithoutRunning(task, state, message), leaseMs);
   }
 
-  /** Claims the next run of a task and starts it, unless it was finished or cancelled meanwhile. */
-  async function takeOver(task: StoredTask): Promise<boolean> {
-    const attempt = task.attempt + 1;
-    if (!(await store.claim(task.taskId, attempt))) return false;
-    const fresh = (await store.read(task.taskId)) ?? task;
-    if (isTerminal(fresh.state)) {
-      finished.set(fresh.taskId, fresh.updatedAtMs);
-      return false;
+  /** Runs a task this instance just claimed, unless it was cancelled or ran out of attempts. */
+  async function begin(task: StoredTask): Promise<void> {
+    try {
+      const cancelReason = await store.cancelRequest(task.taskId);
+      if (cancelReason !== undefined) {
+        await finishClaimed(task, "CANCELLED", `cancelled: ${cancelReason}`);
+        return;
+      }
+      if (task.attempt > maxAttempts) {
+        await finishClaimed(
+          task,
+          "FAILED",
+          `interrupted ${task.attempt - 1} times (the worker stopped while running it); not retrying`,
+        );
+        return;
+      }
+    } catch (err) {
+      // Not started: the lease runs out and the task is claimed again.
+      log.warn("could not start a claimed task", { task_id: task.taskId, err: String(err) });
+      return;
     }
-    const claimedTask = { ...fresh, attempt };
-    const cancelReason = await store.cancelRequest(task.taskId);
-    if (cancelReason !== undefined) {
-      await finishWithoutRunning(claimedTask, "CANCELLED", `cancelled: ${cancelReason}`);
-      return false;
-    }
-    if (attempt > maxAttempts) {
-      await finishWithoutRunning(
-        claimedTask,
-        "FAILED",
-        `interrupted ${attempt - 1} times (the worker stopped while running it); not retrying`,
-      );
-      return false;
-    }
-    if (attempt > 1) log.info("resuming task", { task_id: task.taskId, attempt });
-    startRun(claimedTask);
-    return true;
+    if (task.attempt > 1)
+      log.info("resuming task", { task_id: task.taskId, attempt: task.attempt });
+    startRun(task);
   }
 
-  function startRun(task: StoredTask) {
-    const id = task.taskId;
+  function startRun(claimed: StoredTask) {
+    const id = claimed.taskId;
     const controller = new AbortController();
     let stopReason: StopReason | undefined;
-    const now = Date.now();
-    const current: StoredTask = {
-      ...task,
-      state: "RUNNING",
-      message: task.attempt > 1 ? `resumed (run ${task.attempt})` : "started",
-      owner: { instance: instanceId, boot, leaseUntilMs: now + leaseMs },
-      updatedAtMs: now,
-    };
-    const runLog = log.child({ task_id: id, attempt: task.attempt });
-
-    // Writes are chained so they land in order; each first checks nobody took the task over.
-    let writes: Promise<void> = Promise.resolve();
-    const persist = () => {
-      writes = writes.then(async () => {
-        if (stopReason?.kind === "lost") return;
-        if (await store.claimed(id, task.attempt + 1)) {
-          stop({ kind: "lost" });
-          return;
-        }
-        const t = Date.now();
-        current.updatedAtMs = t;
-        if (current.owner) current.owner.leaseUntilMs = t + leaseMs;
-        await store.write(current);
-      });
-      return writes;
-    };
+    const current = startedRun(claimed);
+    const runLog = log.child({ task_id: id, attempt: claimed.attempt });
     const stop = (reason: StopReason) => {
       if (stopReason) return;
       stopReason = reason;
       controller.abort(reason);
     };
+    const writer = createRunWriter({
+      store,
+      current,
+      leaseMs,
+      logger: runLog,
+      onLost: (why) => {
+        runLog.warn(
+          why === "claimed"
+            ? "another instance took this task over; stopping here"
+            : "the task store stayed unreachable; stopping here for another run to resume",
+        );
+        stop({ kind: "lost" });
+      },
+    });
+    const persist = () => writer.persist();
 
-    const planned: string[] = [];
-    const progress = () => {
-      const total = Math.max(planned.length, current.steps.length);
-      const doneSteps = current.steps.filter((s) => s.state === "SUCCEEDED").length;
-      return total === 0 ? 0 : Math.min(99, Math.floor((doneSteps / total) * 100));
-    };
-    const stepNamed = (name: string) => {
-      let step = current.steps.find((s) => s.name === name);
-      if (!step) {
-        step = { name, state: "PENDING", detail: "" };
-        current.steps.push(step);
-      }
-      return step;
-    };
-
+    let planned = 0;
     const ctx: JobContext = {
       taskId: id,
-      attempt: task.attempt,
+      attempt: claimed.attempt,
       signal: controller.signal,
       logger: runLog,
       get platform() {
         return options.platform();
       },
       async plan(names) {
-        planned.splice(0, planned.length, ...names);
-        for (const name of names) stepNamed(name);
-        current.progress = progress();
+        planned = names.length;
+        for (const name of names) stepNamed(current, name);
+        current.progress = progressOf(current, planned);
         await persist();
       },
       async step<T>(name: string, run: () => Promise<T>): Promise<T> {
-        const step = stepNamed(name);
+        const step = stepNamed(current, name);
         if (step.state === "SUCCEEDED") return step.result as T;
         if (controller.signal.aborted) throw new ConnectError("job stopped", Code.Canceled);
         step.state = "RUNNING";
@@ -205,8 +193,9 @@ export function createJobRunner(options: JobRunnerOptions): JobRunner {
           const result = await run();
           step.state = "SUCCEEDED";
           step.result = result;
-          current.progress = progress();
+          current.progress = progressOf(current, planned);
           await persist();
+          if (writer.lost()) throw new ConnectError("job stopped", Code.Canceled);
           return result;
         } catch (err) {
           step.state = controller.signal.aborted ? "PENDING" : "FAILED";
@@ -220,58 +209,35 @@ export function createJobRunner(options: JobRunnerOptions): JobRunner {
       },
     };
 
-    const leaseTimer = setInterval(
-      () => void persist().catch(() => {}),
-      Math.max(100, leaseMs / 3),
-    );
     const cancelTimer = setInterval(async () => {
       const reason = await store.cancelRequest(id).catch(() => undefined);
       if (reason !== undefined) stop({ kind: "cancel", reason });
     }, cancelPollMs);
-    leaseTimer.unref();
     cancelTimer.unref();
 
-    const settle = async (outcome: { output: string } | { error: unknown }) => {
-      clearInterval(leaseTimer);
+    const settle = async (result: { output: string } | { error: unknown }) => {
+      writer.stopRenewing();
       clearInterval(cancelTimer);
-      if (stopReason?.kind === "lost") {
-        runLog.warn("another instance took this task over; stopping here");
-        return;
-      }
-      const t = Date.now();
-      if (stopReason?.kind === "drain") {
-        // Released, not failed: the next instance to scan (or this one restarted) resumes it.
-        current.message = "interrupted by a worker shutdown; waiting to resume";
-        delete current.owner;
-        for (const s of current.steps) if (s.state === "RUNNING") s.state = "PENDING";
-        await persist();
-        return;
-      }
-      delete current.owner;
-      if (stopReason?.kind === "cancel") {
-        current.state = "CANCELLED";
-        current.message = `cancelled: ${stopReason.reason}`;
-        for (const s of current.steps) if (!isTerminal(s.state)) s.state = "CANCELLED";
-      } else if ("output" in outcome) {
-        current.state = "SUCCEEDED";
-        current.progress = 100;
-        current.output = outcome.output;
-        current.message = "done";
-      } else {
+      if (stopReason?.kind === "lost" || writer.lost()) return;
+      let outcome: RunOutcome;
+      if (stopReason?.kind === "drain") outcome = { kind: "released" };
+      else if (stopReason?.kind === "cancel")
+        outcome = { kind: "cancelled", reason: stopReason.reason };
+      else if ("output" in result) outcome = { kind: "succeeded", output: result.output };
+      else outcome = { kind: "failed", error: result.error };
+      if (outcome.kind === "failed") {
         const err = ConnectError.from(outcome.error);
-        current.state = "FAILED";
-        current.error = err.rawMessage;
-        current.message = `failed: ${err.rawMessage}`;
-        current.metadata = { ...current.metadata, error_code: Code[err.code] ?? String(err.code) };
         runLog.warn("task failed", { err: err.rawMessage, code: Code[err.code] });
       }
+      finishRun(current, outcome);
       await persist();
-      finished.set(id, t);
     };
 
     const done = (async () => {
       try {
         await persist();
+        if (writer.lost()) return;
+        writer.startRenewing();
         const output = await worker.run(current.input, ctx);
         await settle({ output });
       } catch (error) {
@@ -280,60 +246,29 @@ export function createJobRunner(options: JobRunnerOptions): JobRunner {
     })()
       .catch((err: unknown) => runLog.error("could not record the task's state", { err }))
       .finally(() => {
+        writer.stopRenewing();
+        clearInterval(cancelTimer);
         runs.delete(id);
-        // A slot is free: pick up queued work now rather than at the next tick.
-        if (accepting) void scan();
+        // A slot is free: pick up queued work now rather than at the next sweep.
+        scheduler.poke();
       });
     runs.set(id, { stop, done });
   }
 
-  async function scanOnce(startup: boolean) {
-    const now = Date.now();
-    for (const id of await store.list()) {
-      if (!accepting) return;
-      if (runs.has(id) || finished.has(id)) continue;
-      let task: StoredTask | undefined;
-      try {
-        task = await store.read(id);
-      } catch (err) {
-        log.error("unreadable task record", { task_id: id, err });
-        continue;
-      }
-      if (!task) continue;
-      if (isTerminal(task.state)) {
-        finished.set(id, task.updatedAtMs);
-        continue;
-      }
-      if (runs.size >= maxConcurrent || !claimable(task, now, startup)) continue;
-      await takeOver(task).catch((err: unknown) =>
-        log.error("could not take over task", { task_id: id, err }),
-      );
-    }
-    if (retentionMs > 0 && now - lastCleanup > 60_000) {
-      lastCleanup = now;
-      for (const [id, at] of finished) {
-        if (now - at > retentionMs) {
-          finished.delete(id);
-          await store.remove(id).catch(() => {});
-        }
-      }
-    }
-  }
-  function scan(startup = false): Promise<void> {
-    scanning ??= scanOnce(startup)
-      .catch((err: unknown) => log.error("task scan failed", { err }))
-      .finally(() => {
-        scanning = undefined;
-      });
-    return scanning;
-  }
-
   async function read(taskId: string): Promise<StoredTask> {
-    const task = await store.read(taskId);
+    const task = await store.read(taskId).catch(unavailable);
     if (!task) {
       throw new ConnectError(`no task "${taskId}" on ${clientId(worker)}`, Code.NotFound);
     }
     return task;
+  }
+
+  /** Claims this one task now (it was just submitted, or is to be cancelled) and begins it. */
+  async function claimAndBegin(taskId: string): Promise<boolean> {
+    const claimed = await store.claim(taskId, me, { leaseMs });
+    if (!claimed) return false;
+    await begin(claimed);
+    return true;
   }
 
   return {
@@ -365,9 +300,10 @@ export function createJobRunner(options: JobRunnerOptions): JobRunner {
         input,
         steps: [],
         attempt: 0,
+        leaseVersion: 0,
         metadata: {},
       };
-      if (!(await store.create(task))) {
+      if (!(await store.create(task).catch(unavailable))) {
         // A retried ProcessTask gets the task it created; a different job under the same id is refused.
         const existing = await read(taskId);
         if (sameRequest(existing.request, task.request)) return existing;
@@ -376,24 +312,27 @@ export function createJobRunner(options: JobRunnerOptions): JobRunner {
           Code.AlreadyExists,
         );
       }
-      if (runs.size < maxConcurrent) await takeOver(task);
-      return (await store.read(taskId)) ?? task;
+      // Accepted and stored: from here on, a failure only delays the task (a sweep claims it).
+      if (runs.size < maxConcurrent) {
+        await claimAndBegin(taskId).catch((err: unknown) =>
+          log.warn("could not start the task at once", { task_id: taskId, err: String(err) }),
+        );
+      }
+      return (await store.read(taskId).catch(() => undefined)) ?? task;
     },
     status: read,
+    list: (query) => store.listTasks(query).catch(unavailable),
     async cancel(taskId, reason) {
       const task = await read(taskId);
       if (isTerminal(task.state)) return task;
-      await store.requestCancel(taskId, reason);
+      await store.requestCancel(taskId, reason).catch(unavailable);
       const local = runs.get(taskId);
       if (local) {
         local.stop({ kind: "cancel", reason });
         await local.done;
         return read(taskId);
       }
-      if (claimable(task, Date.now())) {
-        await takeOver(task);
-        return read(taskId);
-      }
+      if (await claimAndBegin(taskId).catch(unavailable)) return read(taskId);
       // Another live instance runs it and notices the request within cancelPollMs.
       const deadline = Date.now() + cancelPollMs * 6;
       while (Date.now() < deadline) {
@@ -403,15 +342,10 @@ export function createJobRunner(options: JobRunnerOptions): JobRunner {
       }
       return { ...(await read(taskId)), message: `cancellation requested: ${reason}` };
     },
-    async start() {
-      await scan(true);
-      scanTimer = setInterval(() => void scan(), scanIntervalMs);
-      scanTimer.unref();
-    },
+    start: () => scheduler.start(),
     async stop(graceMs) {
       accepting = false;
-      clearInterval(scanTimer);
-      await scanning;
+      await scheduler.stop();
       const all = [...runs.values()];
       const timer = new Promise<void>((r) => setTimeout(r, graceMs).unref());
       await Promise.race([Promise.all(all.map((r) => r.done)), timer]);

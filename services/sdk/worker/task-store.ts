@@ -1,13 +1,12 @@
-// Durable task records on disk, one JSON file per task, shared by every instance of a worker.
+// What a worker's durable task store holds and promises, whichever store it is: the embedded file
+// store (one machine) or PostgreSQL (a fleet).
 //
-// Writes go to a temporary file that is fsynced and renamed over the record, so a reader or a
-// crash sees either the old record or the new one, never half of one. Ownership of a run is
-// decided by exclusively creating "<id>.attempt-<n>": exactly one instance can win attempt n.
-import { randomBytes } from "node:crypto";
-import { constants } from "node:fs";
-import { link, mkdir, open, readdir, readFile, rename, unlink } from "node:fs/promises";
-import { join } from "node:path";
+// Ownership of a run is a lease with a fencing token: every claim increments the task's
+// leaseVersion, and an owner's write lands only while the version is still the one it claimed.
+// An owner that lost its lease (paused, partitioned, too slow) can therefore never overwrite the
+// record of the instance that took the task over.
 import type { JobInput } from "../definitions";
+import type { TaskPage, TaskQuery } from "./task-query";
 
 export type StoredState = "PENDING" | "RUNNING" | "SUCCEEDED" | "FAILED" | "CANCELLED";
 
@@ -27,7 +26,10 @@ export interface TaskOwner {
   instance: string;
   /** Differs on every start of that instance, so a restarted instance knows its old runs died. */
   boot: string;
-  /** The owner renews this while it runs; past it, any instance may take the task over. */
+  /**
+   * When the lease runs out, on the store's clock (the database's for PostgreSQL). Past it, any
+   * instance may take the task over.
+   */
   leaseUntilMs: number;
 }
 
@@ -47,10 +49,29 @@ export interface StoredTask {
   /** The job's input as accepted by the worker definition. */
   input: JobInput;
   steps: StoredStep[];
-  /** Runs started so far; the next run claims attempt + 1. */
+  /** Runs started so far; each claim counts one. */
   attempt: number;
+  /** Fencing token: incremented by every claim; an owner's write must carry the current one. */
+  leaseVersion: number;
   owner?: TaskOwner;
   metadata: Record<string, string>;
+}
+
+/** Who claims: this instance, in this life. */
+export interface Claimant {
+  instance: string;
+  boot: string;
+}
+
+export interface ClaimOptions {
+  /** How long the lease lasts before it must be renewed. */
+  leaseMs: number;
+  /**
+   * Also take tasks owned by this instance id in a previous life (another boot), without
+   * waiting for their lease: that process is gone. Only at start-up, so two live processes
+   * mistakenly sharing an id cannot keep stealing a task from each other.
+   */
+  reclaimOwn?: boolean;
 }
 
 // No dots: the files of task "a" are exactly those named "a.<something>".
@@ -58,137 +79,43 @@ const validId = /^[A-Za-z0-9][A-Za-z0-9_-]{0,127}$/;
 
 export const isValidTaskId = (id: string) => validId.test(id);
 
+/** Thrown by a store whose backend cannot be reached right now; the caller may retry. */
+export class StoreUnavailableError extends Error {
+  override readonly name = "StoreUnavailableError";
+}
+
 export interface TaskStore {
-  readonly dir: string;
+  /** "file" or "postgres", for logs and metrics. */
+  readonly kind: string;
   /** Writes a new record; false when a task with that id exists already. */
   create(task: StoredTask): Promise<boolean>;
   read(taskId: string): Promise<StoredTask | undefined>;
-  write(task: StoredTask): Promise<void>;
-  /** Ids of every stored task. */
-  list(): Promise<string[]>;
-  /** Claims run number `attempt`; true for exactly one caller per task and attempt. */
-  claim(taskId: string, attempt: number): Promise<boolean>;
-  /** True once someone claimed `attempt` (used by a running owner to see it was replaced). */
-  claimed(taskId: string, attempt: number): Promise<boolean>;
+  /** One page of the tasks matching the query, newest first. */
+  listTasks(query: TaskQuery): Promise<TaskPage>;
+  /**
+   * Claims one task when it is claimable: unfinished and unowned, or its lease expired (or, with
+   * reclaimOwn, held by this instance's previous life). Counts an attempt, increments the lease
+   * version and returns the claimed record; undefined when it was not claimable.
+   */
+  claim(taskId: string, who: Claimant, options: ClaimOptions): Promise<StoredTask | undefined>;
+  /** Claims up to `limit` claimable tasks, oldest first; none twice across instances. */
+  claimNext(who: Claimant, limit: number, options: ClaimOptions): Promise<StoredTask[]>;
+  /**
+   * The owner's write: stores the task's state and renews the lease for leaseMs (or releases it
+   * when task.owner is undefined), only while task.leaseVersion is still current. False when
+   * another claim came in between: the caller no longer owns the task and must stop.
+   * Returns the record as stored (lease and update time on the store's clock) when it landed.
+   */
+  update(task: StoredTask, leaseMs: number): Promise<StoredTask | false>;
   requestCancel(taskId: string, reason: string): Promise<void>;
   /** The reason given to requestCancel, or undefined when nobody asked. */
   cancelRequest(taskId: string): Promise<string | undefined>;
-  remove(taskId: string): Promise<void>;
-}
-
-export async function openTaskStore(dataDir: string): Promise<TaskStore> {
-  const dir = join(dataDir, "tasks");
-  await mkdir(dir, { recursive: true });
-  const recordPath = (id: string) => join(dir, `${id}.json`);
-  const attemptPath = (id: string, n: number) => join(dir, `${id}.attempt-${n}`);
-  const cancelPath = (id: string) => join(dir, `${id}.cancel`);
-  const checkId = (id: string) => {
-    if (!isValidTaskId(id)) throw new Error(`invalid task id "${id}"`);
-  };
-
-  /** Writes a fully synced temporary file next to the target and returns its path. */
-  async function writeTemp(target: string, text: string): Promise<string> {
-    const temp = `${target}.${randomBytes(6).toString("hex")}.tmp`;
-    const handle = await open(temp, "w", 0o600);
-    try {
-      await handle.writeFile(text);
-      await handle.sync();
-    } finally {
-      await handle.close();
-    }
-    return temp;
-  }
-
-  /** Makes a rename or link durable: the directory entry is flushed too. */
-  async function syncDir() {
-    const handle = await open(dir, constants.O_RDONLY);
-    try {
-      await handle.sync();
-    } catch {
-      // Some filesystems refuse fsync on directories; the rename itself is still atomic.
-    } finally {
-      await handle.close();
-    }
-  }
-
-  const readText = async (path: string) => {
-    try {
-      return await readFile(path, "utf8");
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code === "ENOENT") return undefined;
-      throw err;
-    }
-  };
-  const unlinkQuietly = async (path: string) => {
-    try {
-      await unlink(path);
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== "ENOENT") throw err;
-    }
-  };
-
-  return {
-    dir,
-    async create(task) {
-      checkId(task.taskId);
-      const target = recordPath(task.taskId);
-      const temp = await writeTemp(target, JSON.stringify(task));
-      try {
-        // link() fails when the target exists: an atomic create-if-absent.
-        await link(temp, target);
-        await syncDir();
-        return true;
-      } catch (err) {
-        if ((err as NodeJS.ErrnoException).code === "EEXIST") return false;
-        throw err;
-      } finally {
-        await unlinkQuietly(temp);
-      }
-    },
-    async read(taskId) {
-      if (!isValidTaskId(taskId)) return undefined;
-      const text = await readText(recordPath(taskId));
-      return text === undefined ? undefined : (JSON.parse(text) as StoredTask);
-    },
-    async write(task) {
-      checkId(task.taskId);
-      const target = recordPath(task.taskId);
-      const temp = await writeTemp(target, JSON.stringify(task));
-      await rename(temp, target);
-      await syncDir();
-    },
-    async list() {
-      const names = await readdir(dir);
-      return names.filter((n) => n.endsWith(".json")).map((n) => n.slice(0, -".json".length));
-    },
-    async claim(taskId, attempt) {
-      checkId(taskId);
-      try {
-        const handle = await open(attemptPath(taskId, attempt), "wx", 0o600);
-        await handle.close();
-        return true;
-      } catch (err) {
-        if ((err as NodeJS.ErrnoException).code === "EEXIST") return false;
-        throw err;
-      }
-    },
-    async claimed(taskId, attempt) {
-      return (await readText(attemptPath(taskId, attempt))) !== undefined;
-    },
-    async requestCancel(taskId, reason) {
-      checkId(taskId);
-      const target = cancelPath(taskId);
-      await rename(await writeTemp(target, reason), target);
-    },
-    async cancelRequest(taskId) {
-      return readText(cancelPath(taskId));
-    },
-    async remove(taskId) {
-      checkId(taskId);
-      const prefix = `${taskId}.`;
-      for (const name of await readdir(dir)) {
-        if (name.startsWith(prefix)) await unlinkQuietly(join(dir, name));
-      }
-    },
-  };
+  /** Deletes finished tasks last updated more than `ageMs` ago (store clock); returns how many. */
+  removeFinished(ageMs: number): Promise<number>;
+  /**
+   * Calls `onWork` whenever a task may have become claimable here (created or released
+   * elsewhere). Stores without notifications never call it; the runner's sweep finds the work.
+   */
+  watch(onWork: () => void): void;
+  close(): Promise<void>;
 }

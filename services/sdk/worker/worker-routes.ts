@@ -2,6 +2,7 @@
 import { create } from "@bufbuild/protobuf";
 import { Code, ConnectError, type ConnectRouter } from "@connectrpc/connect";
 import {
+  ListTasksResponseSchema,
   ListWorkersResponseSchema,
   TaskResponseSchema,
   TaskState,
@@ -14,6 +15,7 @@ import { clientId, versionOf, type WorkerDefinition } from "../definitions";
 import { toConnectError } from "../service-context";
 import type { ServiceRuntime } from "../service-runtime";
 import type { JobRunner } from "./job-runner";
+import { encodePageToken, taskQueryFrom } from "./task-query";
 import type { StoredTask } from "./task-store";
 
 export function statusResponse(task: StoredTask): TaskStatusResponse {
@@ -28,6 +30,7 @@ export function statusResponse(task: StoredTask): TaskStatusResponse {
     updatedAtMs: BigInt(task.updatedAtMs),
     steps: task.steps.map((s) => ({ name: s.name, state: TaskState[s.state], detail: s.detail })),
     metadata: { ...task.metadata, attempt: String(task.attempt) },
+    workerId: task.worker,
   });
 }
 
@@ -76,6 +79,27 @@ export function workerRoutes(
           return statusResponse(await ready().cancel(request.taskId, reason));
         } catch (err) {
           throw toConnectError(err, log, "CancelTask");
+        }
+      },
+      async listTasks(request) {
+        if (request.workerId !== "" && request.workerId !== id) {
+          throw new ConnectError(
+            `this is ${id}; it lists only its own tasks, not those of "${request.workerId}"`,
+            Code.InvalidArgument,
+          );
+        }
+        try {
+          const query = taskQueryFrom({
+            ...request,
+            states: request.states.map((s) => TaskState[s] ?? String(s)),
+          });
+          const page = await ready().list(query);
+          return create(ListTasksResponseSchema, {
+            tasks: page.tasks.map(statusResponse),
+            nextPageToken: page.next ? encodePageToken(page.next) : "",
+          });
+        } catch (err) {
+          throw toConnectError(err, log, "ListTasks");
         }
       },
       listWorkers() {
