@@ -58,12 +58,12 @@ for (const scheme of schemes) {
     }
   });
 
-  test(`overview and run at 390x844, ${scheme}`, async ({ page }) => {
-    test.setTimeout(90_000);
+  test(`every page at 390x844, ${scheme}`, async ({ page }) => {
+    test.setTimeout(120_000);
     await page.setViewportSize({ width: 390, height: 844 });
     await page.emulateMedia({ colorScheme: scheme });
     const shell = new ConsolePage(page, stackValue("consoleUrl"));
-    for (const p of pages.filter((x) => x.name === "overview" || x.name === "run")) {
+    for (const p of pages) {
       await shell.open(p.path);
       await settle(page, p.ready);
       if (p.name === "run") await streamSomething(page);
