@@ -6,6 +6,7 @@ import { formatAgo, formatDuration, formatMs, formatRate } from "../../component
 import { goldenSeries, latencyTitle, streamFirstMessageNote } from "../../components/golden-charts";
 import { healthLabel } from "../../components/health";
 import { LineChart } from "../../components/line-chart";
+import { MaintenanceControl, maintenanceReason } from "../../components/maintenance-control";
 import { useMetrics } from "../../components/metrics-feed";
 import { EmptyState, ErrorState, LoadingState } from "../../components/state-views";
 import { StatusBadge } from "../../components/status-badge";
@@ -102,7 +103,15 @@ function RouterCard({
           {id}
           <StatusBadge status={status} />
           {stats?.draining === true && <span className="badge tone-warn">draining</span>}
+          {instance !== undefined && maintenanceReason(instance) !== undefined && (
+            <span className="badge tone-warn" data-testid="router-drained">
+              drained
+            </span>
+          )}
         </h2>
+        {instance !== undefined && (
+          <MaintenanceControl service="grpc-router" instance={instance} verb="drain" />
+        )}
         <span className="muted mono">
           {instance ? `${instance.address}:${instance.port}` : stats?.address}
         </span>

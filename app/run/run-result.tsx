@@ -75,7 +75,11 @@ export function RunResult({
         {outcome !== undefined && (
           <span className="muted nowrap">{formatMs(outcome.elapsedMs)}</span>
         )}
-        {run.router !== "" && <span className="chip">via {run.router}</span>}
+        {run.router !== "" && (
+          <span className="chip" data-testid="result-router">
+            via {run.router}
+          </span>
+        )}
         {running && (
           <button type="button" className="button small danger" onClick={onCancel}>
             <Icon name="stop" size={14} /> Cancel

@@ -6,6 +6,7 @@ import { useEffect } from "react";
 import { formatAgo } from "../../../components/format";
 import { healthLabel } from "../../../components/health";
 import { Icon } from "../../../components/icons";
+import { MaintenanceControl, maintenanceReason } from "../../../components/maintenance-control";
 import { useServices } from "../../../components/services-feed";
 import { EmptyState, ErrorState, LoadingState } from "../../../components/state-views";
 import { StatusBadge } from "../../../components/status-badge";
@@ -145,6 +146,7 @@ function ServiceDetail({
             {service.instances.map((instance) => (
               <InstanceCard
                 key={instance.instanceId}
+                service={service.name}
                 instance={instance}
                 now={now}
                 focused={focus === instance.instanceId}
@@ -161,14 +163,17 @@ function ServiceDetail({
 const summaryMetaKeys = new Set(["name", "client_id", "description", "capabilities", "version"]);
 
 function InstanceCard({
+  service,
   instance,
   now,
   focused,
 }: {
+  service: string;
   instance: ServiceInstance;
   now: number;
   focused: boolean;
 }) {
+  const maintenance = maintenanceReason(instance);
   const meta = Object.entries(instance.meta).filter(([k]) => !summaryMetaKeys.has(k));
   return (
     <article
@@ -184,6 +189,14 @@ function InstanceCard({
         </h3>
         <StatusBadge status={instance.status} />
       </header>
+      {maintenance !== undefined && (
+        <p className="maintenance-note" data-testid="maintenance-note">
+          <strong>In maintenance:</strong> {maintenance}
+        </p>
+      )}
+      <div className="row">
+        <MaintenanceControl service={service} instance={instance} />
+      </div>
       <dl className="kv">
         <dt>Address</dt>
         <dd className="mono">
