@@ -1,6 +1,27 @@
+import { execFile } from "node:child_process";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { expect, test } from "@playwright/test";
 import { RunPage } from "./pages/run-page";
 import { stackValue } from "./stack-env";
+
+/** Runs a copied command line from a directory with no proto/ in it. */
+function runInTmp(command: string): Promise<string> {
+  const bin = join(import.meta.dirname, "..", "node_modules", ".bin");
+  return new Promise((resolve, reject) => {
+    execFile(
+      "sh",
+      ["-c", command],
+      {
+        cwd: tmpdir(),
+        timeout: 20_000,
+        env: { ...process.env, PATH: `${bin}:${process.env.PATH}` },
+      },
+      (error, stdout, stderr) =>
+        error ? reject(new Error(`${error.message}\n${stderr}`)) : resolve(stdout),
+    );
+  });
+}
 
 test.describe("run", () => {
   test("runs echo-agent ExecuteTask and shows its answer", async ({ page }) => {
@@ -125,5 +146,42 @@ test.describe("run", () => {
       () => document.documentElement.scrollWidth - document.documentElement.clientWidth,
     );
     expect(overflow).toBeLessThanOrEqual(0);
+  });
+
+  test("metadata the gateway would refuse disables Run with the gateway's reason", async ({
+    page,
+  }) => {
+    const run = new RunPage(page, stackValue("consoleUrl"));
+    await run.goto("?target=echo-agent&kind=agent");
+    await run.chooseMethod("ExecuteTask");
+    await run.fillInput("x");
+    await page.getByRole("button", { name: "Add metadata" }).click();
+    await page.getByLabel("Metadata key 1").fill("grpc-timeout");
+    await page.getByLabel("Metadata value 1").fill("1S");
+    await expect(run.runButton).toBeDisabled();
+    await expect(page.getByTestId("run-blocked")).toContainText(
+      'metadata key "grpc-timeout" is set by the protocol and cannot be sent as metadata',
+    );
+    await page.getByLabel("Metadata key 1").fill("x-fine");
+    await expect(run.runButton).toBeEnabled();
+  });
+
+  test("copied grpcurl and buf curl use reflection and keep the deadline", async ({ page }) => {
+    const run = new RunPage(page, stackValue("consoleUrl"));
+    await run.goto("?target=echo-agent&kind=agent");
+    await run.chooseMethod("ExecuteTask");
+    await run.fillInput("copied");
+    await page.getByTestId("run-deadline").fill("1500");
+    await page.getByTestId("copy-as-buf").click();
+    const buf = (await page.getByTestId("copy-as-command").textContent()) ?? "";
+    expect(buf).toContain("--timeout 1500ms");
+    expect(buf).not.toContain("--schema");
+    await page.getByTestId("copy-as-grpcurl").click();
+    const grpcurl = (await page.getByTestId("copy-as-command").textContent()) ?? "";
+    expect(grpcurl).toContain("-max-time 1.5");
+    expect(grpcurl).not.toContain("-proto");
+    // buf curl, pasted in a directory without the repository, answers through the front door.
+    const out = await runInTmp(buf);
+    expect(JSON.parse(out).output).toBe("Echo: copied");
   });
 });

@@ -43,6 +43,7 @@ export function RunControls({
   deadlineValid,
   onDeadline,
   canRun,
+  blockedReason,
   onRun,
   running,
   cancel,
@@ -52,6 +53,8 @@ export function RunControls({
   deadlineValid: boolean;
   onDeadline: (text: string) => void;
   canRun: boolean;
+  /** Why Run is disabled, in the gateway's words, when the request would be refused. */
+  blockedReason?: string | undefined;
   onRun: () => void;
   running: boolean;
   cancel: () => void;
@@ -85,6 +88,7 @@ export function RunControls({
           className="button primary"
           onClick={onRun}
           disabled={!canRun || running}
+          aria-describedby={blockedReason !== undefined ? `${id}-blocked` : undefined}
           data-testid="run-button"
           title="Run (Ctrl+Enter)"
         >
@@ -102,6 +106,11 @@ export function RunControls({
         )}
         <span className="faint hide-narrow">Ctrl+Enter runs · Escape cancels</span>
       </div>
+      {blockedReason !== undefined && (
+        <span id={`${id}-blocked`} className="inline-error" data-testid="run-blocked">
+          Run is off: {blockedReason}.
+        </span>
+      )}
     </>
   );
 }

@@ -21,7 +21,7 @@ import { roleLabel, useSession } from "../../components/session-context";
 import { useSetSearchParams } from "../../components/use-search-param";
 import { CallPicker, defaultMethod, runKinds } from "./call-picker";
 import { CopyAsPanel } from "./copy-as-panel";
-import { MetadataEditor } from "./metadata-editor";
+import { MetadataEditor, metadataError } from "./metadata-editor";
 import { RunAnnouncer } from "./run-announcer";
 import { RunControls, useCancelToRun } from "./run-controls";
 import { RunHistoryPanel } from "./run-history-panel";
@@ -99,7 +99,11 @@ export function RunView() {
   const deadlineMs = deadline.trim() === "" ? 0 : Number(deadline);
   const deadlineValid = Number.isInteger(deadlineMs) && deadlineMs >= 0 && deadlineMs <= 3_600_000;
   const metadataRecord = Object.fromEntries(metadata.filter(([k]) => k.trim() !== ""));
-  const requestValid = canonical?.ok === true && (mode === "form" || jsonError === undefined);
+  const metadataProblem = metadataError(metadata);
+  const requestValid =
+    canonical?.ok === true &&
+    (mode === "form" || jsonError === undefined) &&
+    metadataProblem === undefined;
 
   function chooseTarget(next: string) {
     const service = services.data?.services.find((s) => s.clientId === next);
@@ -140,6 +144,7 @@ export function RunView() {
 
   function run() {
     if (method === undefined || canonical?.ok !== true || !deadlineValid || !canInvoke) return;
+    if (metadataProblem !== undefined) return;
     invoke.start({
       method: method.path,
       requestJson: JSON.stringify(JSON.parse(canonical.value)),
@@ -273,6 +278,7 @@ export function RunView() {
                 deadlineValid={deadlineValid}
                 onDeadline={setDeadline}
                 canRun={canInvoke && requestValid && deadlineValid}
+                blockedReason={metadataProblem}
                 onRun={run}
                 running={invoke.running}
                 cancel={cancel}
