@@ -184,4 +184,44 @@ test.describe("run", () => {
     const out = await runInTmp(buf);
     expect(JSON.parse(out).output).toBe("Echo: copied");
   });
+
+  test("tool operations are choices, JSON in strings is readable, target and id agree", async ({
+    page,
+  }) => {
+    const run = new RunPage(page, stackValue("consoleUrl"));
+    await run.goto("?target=weather-tool&kind=tool");
+    await run.chooseMethod("ExecuteTool");
+    const operation = page.getByTestId("field-operation");
+    await expect(operation.locator("option")).toContainText(["current", "forecast", "cities"]);
+    await operation.selectOption("cities");
+    await run.run();
+    await expect(run.resultCode).toHaveAttribute("data-code", "OK");
+    const embedded = page.getByTestId("embedded-json-outputJson");
+    await expect(embedded).toBeVisible();
+    // Pretty-printed: one value a line, no escaped quotes.
+    await expect(embedded.locator("pre")).not.toContainText('\\"');
+    expect(
+      ((await embedded.locator("pre").textContent()) ?? "").split("\n").length,
+    ).toBeGreaterThan(3);
+    await embedded.locator("summary").click();
+    await expect(embedded.locator("pre")).toBeHidden();
+
+    // Editing the id field moves the Target; choosing a Target fills the field.
+    await page.getByTestId("field-tool_id").fill("no-such-tool");
+    await expect(page.getByTestId("run-target")).toHaveValue("no-such-tool");
+    await run.chooseTarget("weather-tool");
+    await expect(page.getByTestId("field-tool_id")).toHaveValue("weather-tool");
+  });
+
+  test("stream times read as durations since the call started", async ({ page }) => {
+    const run = new RunPage(page, stackValue("consoleUrl"));
+    await run.goto("?target=echo-agent&kind=agent");
+    await run.chooseMethod("StreamTask");
+    await run.fillInput("a b c");
+    await run.run();
+    await expect(run.resultCode).toHaveAttribute("data-code", "OK");
+    await expect(page.getByTestId("message-row").first().locator(".at")).toHaveText(
+      /^\+\d+(\.\d+)? (µs|ms|s)$/,
+    );
+  });
 });

@@ -4,15 +4,8 @@ import { useState } from "react";
 import { formatMs } from "../../components/format";
 import { Icon } from "../../components/icons";
 import { type InvokeState, useMessageCount } from "../../components/invoke-session";
+import { JsonView } from "../../components/json-view";
 import { MessageList } from "../../components/message-list";
-
-function pretty(json: string): string {
-  try {
-    return JSON.stringify(JSON.parse(json), null, 2);
-  } catch {
-    return json;
-  }
-}
 
 export function RunResult({
   invoke,
@@ -108,18 +101,14 @@ export function RunResult({
                 <h3>Message #{selectedMessage.index}</h3>
                 <span className="faint">+{formatMs(selectedMessage.elapsedMs)}</span>
               </div>
-              <pre className="code-block mono" data-testid="selected-message">
-                {pretty(selectedMessage.json)}
-              </pre>
+              <JsonView json={selectedMessage.json} testId="selected-message" />
             </div>
           )}
         </>
       ) : (
         <div className="card-body">
           {single !== undefined ? (
-            <pre className="code-block mono" data-testid="response-json" style={{ maxHeight: 420 }}>
-              {pretty(single.json)}
-            </pre>
+            <JsonView json={single.json} testId="response-json" maxHeight={420} />
           ) : (
             <p className="muted" style={{ margin: 0 }}>
               {running ? "Waiting for the response…" : "No response message."}

@@ -3,7 +3,15 @@
 // a deadline, live streamed messages, cancel, history and "copy as" command lines.
 import type { JsonObject } from "@bufbuild/protobuf";
 import { useSearchParams } from "next/navigation";
-import { type KeyboardEvent, useCallback, useEffect, useId, useMemo, useState } from "react";
+import {
+  type KeyboardEvent,
+  useCallback,
+  useEffect,
+  useId,
+  useMemo,
+  useRef,
+  useState,
+} from "react";
 import { Icon } from "../../components/icons";
 import { type InvokeRun, useInvoke } from "../../components/invoke-session";
 import { useLocalList } from "../../components/local-list";
@@ -14,7 +22,7 @@ import {
   type TargetKind,
 } from "../../components/platform-methods";
 import { runHistory } from "../../components/run-history";
-import { SchemaForm } from "../../components/schema-form";
+import { FieldChoicesContext, SchemaForm } from "../../components/schema-form";
 import { canonicalJson, parseRequestText } from "../../components/schema-form-model";
 import { useServices } from "../../components/services-feed";
 import { roleLabel, useSession } from "../../components/session-context";
@@ -26,6 +34,7 @@ import { RunAnnouncer } from "./run-announcer";
 import { RunControls, useCancelToRun } from "./run-controls";
 import { RunHistoryPanel } from "./run-history-panel";
 import { RunResult } from "./run-result";
+import { useToolOperations } from "./use-tool-operations";
 
 function initialRequest(method: PlatformMethod | undefined, target: string): JsonObject {
   if (method?.targetField === undefined || target === "") return {};
@@ -81,16 +90,30 @@ export function RunView() {
     [updateHistory],
   );
   const invoke = useInvoke(onDone);
+  const operations = useToolOperations(kind === "tool" ? target : "");
+  const choices = useMemo(
+    () => (operations.length > 0 ? { operation: operations } : {}),
+    [operations],
+  );
   const { cancel, runButton } = useCancelToRun(invoke);
 
-  // Keep the request's target field in step with the chosen target.
+  // The Target and the request's id field are one value: choosing a target fills the field,
+  // and editing the field moves the target, so the two never disagree.
   const targetField = method?.targetField;
+  const lastTarget = useRef(target);
   useEffect(() => {
     if (targetField === undefined || target === "") return;
+    lastTarget.current = target;
     setRequest((r) =>
       r[targetField.jsonName] === target ? r : { ...r, [targetField.jsonName]: target },
     );
   }, [targetField, target]);
+  const requestTarget = targetField === undefined ? undefined : request[targetField.jsonName];
+  useEffect(() => {
+    if (typeof requestTarget !== "string" || requestTarget === lastTarget.current) return;
+    lastTarget.current = requestTarget;
+    setParams({ target: requestTarget });
+  }, [requestTarget, setParams]);
 
   const canonical = useMemo(
     () => (method === undefined ? undefined : canonicalJson(method.method.input, request)),
@@ -242,7 +265,9 @@ export function RunView() {
             {method === undefined ? (
               <p className="muted">Choose a method.</p>
             ) : mode === "form" ? (
-              <SchemaForm schema={method.method.input} value={request} onChange={setRequest} />
+              <FieldChoicesContext.Provider value={choices}>
+                <SchemaForm schema={method.method.input} value={request} onChange={setRequest} />
+              </FieldChoicesContext.Provider>
             ) : (
               <div className="field">
                 <label htmlFor={`${id}-json`} className="visually-hidden">
