@@ -10,6 +10,7 @@ const pages = [
   { name: "services", path: "/services", ready: "services-page" },
   { name: "service detail", path: "/services/agent-echo", ready: "service-detail-page" },
   { name: "routers", path: "/routers", ready: "routers-page" },
+  { name: "topology", path: "/topology", ready: "topology-page" },
   { name: "run", path: "/run?target=echo-agent&kind=agent", ready: "run-page" },
   { name: "tasks", path: "/tasks", ready: "tasks-page" },
   { name: "audit", path: "/audit", ready: "audit-page" },

@@ -14,6 +14,7 @@ const pages: Array<{ name: string; path: string; ready: string }> = [
   { name: "services", path: "/services", ready: "services-page" },
   { name: "service-detail", path: "/services/agent-echo", ready: "service-detail-page" },
   { name: "routers", path: "/routers?probe=echo-agent", ready: "probe-chosen" },
+  { name: "topology", path: "/topology", ready: "topology-graph" },
   { name: "run", path: "/run?target=echo-agent&kind=agent", ready: "run-page" },
   { name: "tasks", path: "/tasks", ready: "tasks-page" },
   { name: "audit", path: "/audit", ready: "audit-page" },
