@@ -42,8 +42,15 @@ test.describe("health", () => {
     const services = new ServicesPage(page, stackValue("consoleUrl"));
     await services.goto();
     await page.getByTestId("service-search").pressSequentially("weat", { delay: 0 });
-    await page.getByTestId("kind-filter").getByRole("button", { name: "tools" }).click();
-    await page.getByTestId("status-filter").getByRole("button", { name: "passing" }).click();
+    // Two clicks in one task, faster than any navigation can land: the second must not undo the first.
+    await page.evaluate(() => {
+      const button = (group: string, name: string) =>
+        [...document.querySelectorAll<HTMLButtonElement>(`[data-testid="${group}"] button`)].find(
+          (b) => b.textContent?.trim().toLowerCase() === name,
+        );
+      button("kind-filter", "tools")?.click();
+      button("status-filter", "passing")?.click();
+    });
     await expect(page).toHaveURL(/q=weat/);
     await expect(page).toHaveURL(/kind=tool/);
     await expect(page).toHaveURL(/status=passing/);
