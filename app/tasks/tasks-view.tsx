@@ -177,9 +177,11 @@ export function TasksView() {
               <p className="muted" style={{ margin: 0 }} data-testid="task-none">
                 {selectedId === undefined
                   ? "Start a job or pick one from the list to follow it here."
-                  : found.searching
-                    ? `Looking for job ${selectedId} on every worker…`
-                    : `No worker knows a job ${selectedId}.`}
+                  : services.data !== undefined && workerIds.length === 0
+                    ? `No task worker is registered, so job ${selectedId} cannot be looked up.`
+                    : found.searching
+                      ? `Looking for job ${selectedId} on every worker…`
+                      : `No worker knows a job ${selectedId}.`}
               </p>
             </section>
           ) : (
