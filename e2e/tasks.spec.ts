@@ -23,7 +23,9 @@ test.describe("tasks", () => {
   test("a job started from a gRPC client opens from a fresh browser, progress live", async ({
     browser,
   }) => {
-    const taskId = await startJobOverGrpc(stackValue("frontDoor"), "Paris", { pace_ms: "700" });
+    test.setTimeout(120_000);
+    // Slow enough (six steps, 3 s apart) to still be running once a fresh browser has opened it.
+    const taskId = await startJobOverGrpc(stackValue("frontDoor"), "Paris", { pace_ms: "3000" });
     const context = await browser.newContext();
     const page = await context.newPage();
     const tasks = new TasksPage(page, stackValue("consoleUrl"));
@@ -36,11 +38,11 @@ test.describe("tasks", () => {
     const first = Number((await progress.textContent())?.replace("%", "") ?? "0");
     await expect
       .poll(async () => Number((await progress.textContent())?.replace("%", "") ?? "0"), {
-        timeout: 20_000,
+        timeout: 30_000,
       })
       .toBeGreaterThan(first);
     await expect(page.getByTestId(`task-row-${taskId}`)).toBeVisible();
-    await expect(tasks.detailState).toHaveAttribute("data-state", "succeeded", { timeout: 30_000 });
+    await expect(tasks.detailState).toHaveAttribute("data-state", "succeeded", { timeout: 60_000 });
     await context.close();
   });
 
