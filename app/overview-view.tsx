@@ -3,7 +3,7 @@
 import Link from "next/link";
 import { formatAgo, formatRate } from "../components/format";
 import { GoldenCharts } from "../components/golden-charts";
-import { healthLabel, healthTone } from "../components/health";
+import { healthLabel, healthTone, healthWindowMs } from "../components/health";
 import { useMetrics } from "../components/metrics-feed";
 import {
   type KindSummary,
@@ -72,14 +72,17 @@ export function OverviewView() {
             <h2 id="failures-heading" className="card-title">
               Recent health failures
             </h2>
-            <span className="muted">last 30 min</span>
+            <span className="muted">last {healthWindowMs / 60_000} min</span>
           </div>
           {data === undefined ? (
             <div className="card-body">
               <LoadingState rows={2} />
             </div>
           ) : (
-            <FailureList events={recentCheckFailures(data.services, now - 30 * 60_000)} now={now} />
+            <FailureList
+              events={recentCheckFailures(data.services, now - healthWindowMs)}
+              now={now}
+            />
           )}
         </section>
         <section className="card flush" aria-labelledby="method-errors-heading">

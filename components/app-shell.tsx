@@ -16,6 +16,7 @@ const navItems: { href: string; label: string; icon: IconName }[] = [
   { href: "/", label: "Overview", icon: "overview" },
   { href: "/services", label: "Services", icon: "services" },
   { href: "/routers", label: "Routers", icon: "routers" },
+  { href: "/topology", label: "Topology", icon: "routers" },
   { href: "/run", label: "Run", icon: "run" },
   { href: "/tasks", label: "Tasks", icon: "tasks" },
   { href: "/audit", label: "Audit", icon: "audit" },

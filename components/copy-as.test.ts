@@ -4,11 +4,13 @@ import { execFile } from "node:child_process";
 import * as http from "node:http";
 import * as http2 from "node:http2";
 import type { AddressInfo } from "node:net";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { ConnectRouter } from "@connectrpc/connect";
 import { connectNodeAdapter } from "@connectrpc/connect-node";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { AgentService } from "../gen/agentplatform/v1/platform_pb";
+import { createReflectionIndex, reflectionRoutes } from "../platform/reflection";
 import {
   bufCurlCommand,
   type CallSpec,
@@ -21,6 +23,7 @@ import {
 const root = join(import.meta.dirname, "..");
 
 function routes(router: ConnectRouter) {
+  reflectionRoutes(createReflectionIndex([AgentService]))(router);
   router.service(AgentService, {
     executeTask(req, ctx) {
       const trace = ctx.requestHeader.get("x-trace") ?? "";
@@ -30,13 +33,20 @@ function routes(router: ConnectRouter) {
         success: true,
       };
     },
-    async *streamTask(req) {
+    async *streamTask(req, ctx) {
+      seenTimeoutMs = ctx.timeoutMs();
+      if (req.input === "slow") {
+        await new Promise((r) => setTimeout(r, 3000));
+        ctx.signal.throwIfAborted();
+      }
       for (let i = 0; i < 3; i++) yield { output: `part ${i} of ${req.input}`, sequence: i };
       yield { output: "done", done: true, sequence: 3 };
     },
   });
 }
 
+/** The deadline the last StreamTask arrived with, as the server saw it. */
+let seenTimeoutMs: number | undefined;
 let h1: http.Server;
 let h2: http2.Http2Server;
 let gatewayUrl = "";
@@ -57,13 +67,14 @@ afterAll(async () => {
   await new Promise((r) => h2.close(r));
 });
 
-function run(command: string): Promise<string> {
+/** Runs a command line; `cwd` defaults to a directory with no proto/ in it. */
+function run(command: string, cwd = tmpdir()): Promise<string> {
   return new Promise((resolve, reject) => {
     execFile(
       "sh",
       ["-c", command],
       {
-        cwd: root,
+        cwd,
         timeout: 20_000,
         env: { ...process.env, PATH: `${join(root, "node_modules/.bin")}:${process.env.PATH}` },
       },
@@ -109,15 +120,41 @@ describe("copy as", () => {
     expect(out).toContain('"done":true');
   });
 
-  it("buf curl reaches the method over gRPC with the repository's schema", async () => {
+  it("buf curl reaches the method over gRPC by reflection, from any directory", async () => {
     const out = JSON.parse(await run(bufCurlCommand(unary, frontDoor)));
     expect(out.output).toBe(`Echo: it's "quoted" $HOME [abc 1]`);
   });
 
-  it("grpcurl gets the address, method and a deadline in seconds", () => {
-    const command = grpcurlCommand(unary, "127.0.0.1:50051");
-    expect(command).toContain("-max-time 5");
+  it("buf curl can use the repository's schema instead, from its root", async () => {
+    const command = bufCurlCommand(unary, frontDoor, { localSchema: true });
+    expect(command).toContain("--schema proto");
+    const out = JSON.parse(await run(command, root));
+    expect(out.output).toBe(`Echo: it's "quoted" $HOME [abc 1]`);
+  });
+
+  it("buf curl sends the deadline to the server", async () => {
+    const slow: CallSpec = {
+      ...unary,
+      method: "/agentplatform.v1.AgentService/StreamTask",
+      requestJson: JSON.stringify({ input: "slow" }),
+      timeoutMs: 300,
+      streaming: true,
+    };
+    const failure = await run(bufCurlCommand(slow, frontDoor)).then(
+      () => "",
+      (err: Error) => err.message,
+    );
+    expect(failure).toContain("deadline exceeded");
+    expect(seenTimeoutMs).toBeGreaterThan(0);
+    expect(seenTimeoutMs).toBeLessThanOrEqual(300);
+  });
+
+  it("grpcurl uses reflection by default and keeps the deadline to the millisecond", () => {
+    const command = grpcurlCommand({ ...unary, timeoutMs: 1500 }, "127.0.0.1:50051");
+    expect(command).toContain("-max-time 1.5");
+    expect(command).not.toContain("-proto");
     expect(command).toMatch(/127\.0\.0\.1:50051 agentplatform\.v1\.AgentService\/ExecuteTask$/);
+    expect(grpcurlCommand(unary, "x:1", { localSchema: true })).toContain("-import-path proto");
   });
 
   it("asks for the token from the environment instead of embedding it", () => {

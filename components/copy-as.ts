@@ -1,5 +1,7 @@
 // "Copy as" command lines for a call: curl (Connect protocol against the gateway's browser
-// endpoint), buf curl and grpcurl (gRPC against the front door).
+// endpoint), buf curl and grpcurl (gRPC against the front door). buf curl and grpcurl read the
+// schema by server reflection, so they run from any directory; the local proto/ is optional.
+// Every form keeps the deadline.
 
 export interface CallSpec {
   /** Full method path, e.g. "/agentplatform.v1.AgentService/ExecuteTask". */
@@ -83,10 +85,25 @@ function grpcPath(method: string): string {
   return method.replace(/^\//, "");
 }
 
-/** Run from the repository root: the schema comes from proto/. */
-export function bufCurlCommand(spec: CallSpec, frontDoorAddress: string): string {
+export interface SchemaOptions {
+  /** Read the schema from the repository's proto/ (run from its root) instead of reflection. */
+  localSchema?: boolean;
+}
+
+/** buf's --timeout bounds the command's context, which its client sends as grpc-timeout. */
+function bufTimeout(timeoutMs: number): string[] {
+  return timeoutMs > 0 ? [`--timeout ${Math.ceil(timeoutMs)}ms`] : [];
+}
+
+export function bufCurlCommand(
+  spec: CallSpec,
+  frontDoorAddress: string,
+  options: SchemaOptions = {},
+): string {
   return [
-    "buf curl --protocol grpc --http2-prior-knowledge --schema proto",
+    "buf curl --protocol grpc --http2-prior-knowledge",
+    ...(options.localSchema ? ["--schema proto"] : []),
+    ...bufTimeout(spec.timeoutMs),
     ...headerArgs(spec),
     "-d",
     shellQuote(compactJson(spec.requestJson)),
@@ -94,11 +111,16 @@ export function bufCurlCommand(spec: CallSpec, frontDoorAddress: string): string
   ].join(" ");
 }
 
-/** Run from the repository root: the schema comes from proto/. */
-export function grpcurlCommand(spec: CallSpec, frontDoorAddress: string): string {
-  const maxTime = spec.timeoutMs > 0 ? [`-max-time ${Math.ceil(spec.timeoutMs / 1000)}`] : [];
+export function grpcurlCommand(
+  spec: CallSpec,
+  frontDoorAddress: string,
+  options: SchemaOptions = {},
+): string {
+  // grpcurl takes fractional seconds and sends them as the call's grpc-timeout.
+  const maxTime = spec.timeoutMs > 0 ? [`-max-time ${spec.timeoutMs / 1000}`] : [];
   return [
-    "grpcurl -plaintext -import-path proto -proto agentplatform/v1/platform.proto",
+    "grpcurl -plaintext",
+    ...(options.localSchema ? ["-import-path proto -proto agentplatform/v1/platform.proto"] : []),
     ...maxTime,
     ...headerArgs(spec),
     "-d",

@@ -56,3 +56,15 @@ export function formatDuration(ms: number): string {
   if (hours < 48) return `${hours}h ${minutes % 60}m`;
   return `${Math.floor(hours / 24)}d ${hours % 24}h`;
 }
+
+/** "2026-12-05 17:49:03" in local time: a full date, so old entries are never ambiguous. */
+export function formatDateTime(atMs: number): string {
+  const d = new Date(atMs);
+  const pad = (n: number) => String(n).padStart(2, "0");
+  return `${d.getFullYear()}-${pad(d.getMonth() + 1)}-${pad(d.getDate())} ${formatClock(atMs)}`;
+}
+
+/** A length of time as a duration ("1.52 s", "+320 ms"), never as a clock reading. */
+export function formatElapsed(ms: number): string {
+  return `+${formatMs(ms)}`;
+}

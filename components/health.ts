@@ -1,6 +1,9 @@
 // Health status words, tones and ordering shared by every view.
 import { HealthStatus } from "../gen/agentplatform/v1/console_pb";
 
+/** The window of check history every page shows: Overview's failures and the status bars. */
+export const healthWindowMs = 30 * 60_000;
+
 export type Tone = "ok" | "warn" | "bad" | "muted";
 
 export function healthLabel(status: HealthStatus): string {

@@ -3,7 +3,7 @@
 // thousands of messages scroll smoothly; follows the tail until the operator scrolls up.
 import { useVirtualizer } from "@tanstack/react-virtual";
 import { memo, useEffect, useRef, useState } from "react";
-import { formatClockMs } from "./format";
+import { formatClockMs, formatElapsed, formatMs } from "./format";
 import type { ReceivedMessage } from "./invoke-session";
 
 const rowHeight = 32;
@@ -111,8 +111,11 @@ const MessageRow = memo(function MessageRow({
         data-testid="message-row"
       >
         <span className="index">#{message.index}</span>
-        <span className="at" title={`+${message.elapsedMs.toFixed(1)} ms after the call started`}>
-          {formatClockMs(message.receivedAtMs).slice(3)}
+        <span
+          className="at"
+          title={`${formatMs(message.elapsedMs)} after the call started (received at ${formatClockMs(message.receivedAtMs)})`}
+        >
+          {formatElapsed(message.elapsedMs)}
         </span>
         <span className="truncate">{messagePreview(message.json)}</span>
       </button>

@@ -9,7 +9,7 @@ import {
   type JsonValue,
   ScalarType,
 } from "@bufbuild/protobuf";
-import { useId, useState } from "react";
+import { createContext, useContext, useId, useState } from "react";
 import { Icon } from "./icons";
 import { RemoveButton } from "./remove-button";
 import {
@@ -21,6 +21,19 @@ import {
   scalarInputText,
   setField,
 } from "./schema-form-model";
+
+/** Words for one message's field, where the general words below would mislead. */
+const messageFieldHints: Record<string, string> = {
+  "agentplatform.v1.TaskStatusRequest.task_id":
+    "The id ProcessTask returned for the job; the Tasks page lists every job.",
+  "agentplatform.v1.CancelTaskRequest.task_id":
+    "The id of the job to cancel, as ProcessTask returned it.",
+  "agentplatform.v1.CancelTaskRequest.reason": "Recorded with the job, e.g. who cancelled and why.",
+  "agentplatform.v1.ListTasksRequest.page_token": "next_page_token of the previous page.",
+};
+
+/** Advertised values for string fields by name (e.g. a tool's operations), offered as choices. */
+export const FieldChoicesContext = createContext<Readonly<Record<string, readonly string[]>>>({});
 
 /** Words for fields the generated descriptors carry no comments for. */
 const fieldHints: Record<string, string> = {
@@ -111,9 +124,37 @@ function FieldEditor({
   path: string;
   depth: number;
 }) {
-  const hint = fieldHints[field.name];
+  const hint =
+    messageFieldHints[`${field.parent.typeName}.${field.name}`] ?? fieldHints[field.name];
+  const choices = useContext(FieldChoicesContext)[field.name];
   switch (field.fieldKind) {
     case "scalar":
+      if (choices !== undefined && choices.length > 0 && field.scalar === ScalarType.STRING) {
+        const current = typeof value === "string" ? value : "";
+        return (
+          <div className="field">
+            <FieldLabel field={field} htmlFor={path} />
+            <select
+              id={path}
+              className="select"
+              value={current}
+              onChange={(e) => onChange(e.target.value === "" ? undefined : e.target.value)}
+              data-testid={`field-${field.name}`}
+            >
+              <option value="">Choose one</option>
+              {choices.map((c) => (
+                <option key={c} value={c}>
+                  {c}
+                </option>
+              ))}
+              {current !== "" && !choices.includes(current) && (
+                <option value={current}>{current} (not advertised)</option>
+              )}
+            </select>
+            <span className="field-hint">As the target advertises them.</span>
+          </div>
+        );
+      }
       return (
         <div className="field">
           <FieldLabel field={field} htmlFor={path} />

@@ -3,21 +3,12 @@
 import { createClient } from "@connectrpc/connect";
 import { createConnectQueryKey, useQuery, useTransport } from "@connectrpc/connect-query";
 import { useQueryClient } from "@tanstack/react-query";
-import {
-  createContext,
-  type ReactNode,
-  useContext,
-  useEffect,
-  useMemo,
-  useRef,
-  useState,
-} from "react";
+import { createContext, type ReactNode, useContext, useEffect, useMemo, useState } from "react";
 import { ConsoleService, type ListServicesResponse } from "../gen/agentplatform/v1/console_pb";
-import { emptyMemory, type RegistryMemory, rememberView } from "./registry-memory";
 import { type FeedState, keepStreaming } from "./stream-reconnect";
 
 export interface ServicesState {
-  /** The registry view, with recently departed instances added back as critical. */
+  /** The gateway's registry view: the same in every tab, departed instances gone. */
   data: ListServicesResponse | undefined;
   isPending: boolean;
   error: unknown;
@@ -77,14 +68,7 @@ export function ServicesFeed({ enabled, children }: { enabled: boolean; children
     },
   );
 
-  const memory = useRef<RegistryMemory>(emptyMemory);
-  const data = useMemo(() => {
-    if (query.data === undefined) return undefined;
-    const next = rememberView(memory.current, query.data, { nowMs: Date.now() });
-    memory.current = next.memory;
-    return next.view;
-  }, [query.data]);
-
+  const data = query.data;
   const { refetch } = query;
   const state = useMemo<ServicesState>(
     () => ({

@@ -1,13 +1,17 @@
-// A check's recent status history as a coloured bar, so flapping is visible at a glance.
+// A check's recent status history as a coloured bar, so flapping is visible at a glance. A
+// failure shorter than a pixel still gets a visible sliver: a one-second blip must not vanish.
 import type { CheckTransition } from "../gen/agentplatform/v1/console_pb";
 import { formatClock } from "./format";
-import { healthLabel, healthTone } from "./health";
+import { healthLabel, healthTone, healthWindowMs } from "./health";
 import { timelineSegments } from "./status-timeline";
+
+/** Must match the min-width of failing segments in globals.css. */
+const minFailureWidthPx = 3;
 
 export function StatusTimelineBar({
   history,
   nowMs,
-  windowMs = 15 * 60_000,
+  windowMs = healthWindowMs,
   label,
 }: {
   history: readonly CheckTransition[];
@@ -35,8 +39,10 @@ export function StatusTimelineBar({
           <span
             key={s.fromMs}
             className={`tone-${healthTone(s.status)}`}
+            data-status={healthLabel(s.status)}
             style={{
-              left: `${((s.fromMs - fromMs) / windowMs) * 100}%`,
+              // Kept inside the bar even when the minimum width pushes past "now".
+              left: `min(${((s.fromMs - fromMs) / windowMs) * 100}%, calc(100% - ${minFailureWidthPx}px))`,
               width: `${((s.toMs - s.fromMs) / windowMs) * 100}%`,
             }}
             title={`${healthLabel(s.status)} ${formatClock(s.fromMs)}–${formatClock(s.toMs)}`}

@@ -6,6 +6,7 @@ import { createConnectTransport } from "@connectrpc/connect-node";
 import { expect, test } from "@playwright/test";
 import { ConsoleService } from "../gen/agentplatform/v1/console_pb";
 import { type Stack, startStack } from "../scripts/stack";
+import { startJobOverGrpc } from "./grpc-client";
 import { AuditPage } from "./pages/audit-page";
 import { RunPage } from "./pages/run-page";
 import { signIn } from "./pages/sign-in";
@@ -83,6 +84,11 @@ test.describe("auth", () => {
     await tasks.nav("tasks").click();
     await expect(page.getByTestId("tasks-forbidden")).toBeVisible();
     await expect(tasks.startButton).toBeDisabled();
+    // Any job, started by anyone, opens for a viewer.
+    const taskId = await startJobOverGrpc(stack?.frontDoorAddress ?? "", "Lisbon");
+    await tasks.open(`/tasks?task=${taskId}`);
+    await expect(tasks.detailState).toHaveAttribute("data-state", /pending|running|succeeded/);
+    await expect(page.getByTestId(`task-row-${taskId}`)).toBeVisible();
 
     const audit = new AuditPage(page, consoleUrl());
     await audit.nav("audit").click();

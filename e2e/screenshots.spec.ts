@@ -14,6 +14,7 @@ const pages: Array<{ name: string; path: string; ready: string }> = [
   { name: "services", path: "/services", ready: "services-page" },
   { name: "service-detail", path: "/services/agent-echo", ready: "service-detail-page" },
   { name: "routers", path: "/routers?probe=echo-agent", ready: "probe-chosen" },
+  { name: "topology", path: "/topology", ready: "topology-graph" },
   { name: "run", path: "/run?target=echo-agent&kind=agent", ready: "run-page" },
   { name: "tasks", path: "/tasks", ready: "tasks-page" },
   { name: "audit", path: "/audit", ready: "audit-page" },
@@ -58,12 +59,12 @@ for (const scheme of schemes) {
     }
   });
 
-  test(`overview and run at 390x844, ${scheme}`, async ({ page }) => {
-    test.setTimeout(90_000);
+  test(`every page at 390x844, ${scheme}`, async ({ page }) => {
+    test.setTimeout(120_000);
     await page.setViewportSize({ width: 390, height: 844 });
     await page.emulateMedia({ colorScheme: scheme });
     const shell = new ConsolePage(page, stackValue("consoleUrl"));
-    for (const p of pages.filter((x) => x.name === "overview" || x.name === "run")) {
+    for (const p of pages) {
       await shell.open(p.path);
       await settle(page, p.ready);
       if (p.name === "run") await streamSomething(page);

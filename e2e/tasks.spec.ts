@@ -1,20 +1,60 @@
 import { expect, test } from "@playwright/test";
+import { startJobOverGrpc } from "./grpc-client";
 import { TasksPage } from "./pages/tasks-page";
 import { stackValue } from "./stack-env";
 
 test.describe("tasks", () => {
-  test("starts an itinerary job, follows it to its result, and remembers it after a reload", async ({
+  test("starts an itinerary job, follows it to its result, and finds it in the server's list after a reload", async ({
     page,
   }) => {
     const tasks = new TasksPage(page, stackValue("consoleUrl"));
     await tasks.goto();
     await tasks.start("Lisbon");
     await expect(page).toHaveURL(/task=/);
+    const taskId = new URL(page.url()).searchParams.get("task") ?? "";
     await expect(tasks.detailState).toHaveAttribute("data-state", "succeeded", { timeout: 30_000 });
     await expect(page.getByTestId("task-output")).toContainText("Lisbon");
     await page.reload();
-    await expect(page.getByTestId("task-list").locator("li")).toHaveCount(1);
+    await expect(page.getByTestId(`task-row-${taskId}`)).toHaveAttribute("data-state", "succeeded");
     await expect(tasks.detailState).toHaveAttribute("data-state", "succeeded");
+    await expect(page.getByTestId("task-created")).toContainText(/\d{4}-\d{2}-\d{2}/);
+  });
+
+  test("a job started from a gRPC client opens from a fresh browser, progress live", async ({
+    browser,
+  }) => {
+    test.setTimeout(120_000);
+    // Slow enough (six steps, 3 s apart) to still be running once a fresh browser has opened it.
+    const taskId = await startJobOverGrpc(stackValue("frontDoor"), "Paris", { pace_ms: "3000" });
+    const context = await browser.newContext();
+    const page = await context.newPage();
+    const tasks = new TasksPage(page, stackValue("consoleUrl"));
+    // A link with only the job id: the console asks every worker.
+    await tasks.open(`/tasks?task=${taskId}`);
+    await expect(tasks.detailState).toHaveAttribute("data-state", /pending|running/, {
+      timeout: 15_000,
+    });
+    const progress = page.getByTestId("task-progress");
+    const first = Number((await progress.textContent())?.replace("%", "") ?? "0");
+    await expect
+      .poll(async () => Number((await progress.textContent())?.replace("%", "") ?? "0"), {
+        timeout: 30_000,
+      })
+      .toBeGreaterThan(first);
+    await expect(page.getByTestId(`task-row-${taskId}`)).toBeVisible();
+    await expect(tasks.detailState).toHaveAttribute("data-state", "succeeded", { timeout: 60_000 });
+    await context.close();
+  });
+
+  test("filters the list by state", async ({ page }) => {
+    const tasks = new TasksPage(page, stackValue("consoleUrl"));
+    await tasks.goto();
+    await expect(page.getByTestId("task-list")).toBeVisible({ timeout: 15_000 });
+    await page.getByTestId("task-filter-state").selectOption("cancelled");
+    await expect(page).toHaveURL(/state=cancelled/);
+    for (const row of await page.getByTestId("task-list").locator("a").all()) {
+      await expect(row).toHaveAttribute("data-state", "cancelled");
+    }
   });
 
   test("cancels a running job", async ({ page }) => {

@@ -17,6 +17,9 @@ const consoleRoles: Record<string, Role | undefined> = {
   WatchMetrics: Role.VIEWER,
   Invoke: Role.OPERATOR,
   ListAuditEntries: Role.ADMIN,
+  ListTasks: Role.VIEWER,
+  GetTask: Role.VIEWER,
+  SetMaintenance: Role.OPERATOR,
 };
 
 /** The least role a method needs; undefined when anyone may call it, even without a token. */
@@ -27,6 +30,18 @@ export function requiredRole(serviceTypeName: string, methodName: string): Role 
   if (forwardedNames.has(serviceTypeName)) return Role.OPERATOR;
   if (serviceTypeName === TraceService.typeName) return Role.VIEWER;
   return Role.ADMIN;
+}
+
+/**
+ * What the audit log records a call as: "run" (executes something on the platform), "probe" (a
+ * routing trace) or "action" (changes the platform's state); undefined for reads, not audited.
+ */
+export function auditCategory(serviceTypeName: string, methodName: string): string | undefined {
+  if (isRun(serviceTypeName, methodName)) return "run";
+  if (serviceTypeName !== ConsoleService.typeName) return undefined;
+  if (methodName === "ResolveTarget") return "probe";
+  if (methodName === "SetMaintenance") return "action";
+  return undefined;
 }
 
 /** Runs execute something on the platform: they are rate limited and audited. */

@@ -1,6 +1,6 @@
 // The browser endpoint's checks around every call: requests in progress per client IP, the
 // audit record of runs, bearer-token roles, and the run rate per caller.
-import { create, type DescMessage } from "@bufbuild/protobuf";
+import type { DescMessage } from "@bufbuild/protobuf";
 import {
   Code,
   ConnectError,
@@ -8,8 +8,8 @@ import {
   type Interceptor,
   type StreamResponse,
 } from "@connectrpc/connect";
-import { AuditEntrySchema, Role } from "../gen/agentplatform/v1/console_pb";
-import { isRun, requiredRole } from "./access-policy";
+import { Role } from "../gen/agentplatform/v1/console_pb";
+import { auditCategory, isRun, requiredRole } from "./access-policy";
 import type { AuditLog } from "./audit-log";
 import { type Caller, callerKey, peerKey, roleNames } from "./caller";
 import type { GatewayLimits } from "./gateway-config";
@@ -25,6 +25,15 @@ export interface AuditNote {
   target: string;
   /** The outcome when it differs from the call's own status (Invoke reports the upstream code). */
   code?: string;
+  /** The status message when not OK. */
+  message?: string;
+  /** The router that served the call, and the instance when known. */
+  router?: string;
+  instance?: string;
+  /** Request metadata sent upstream (redacted by the log). */
+  metadata?: Record<string, string>;
+  /** What an action did. */
+  detail?: string;
 }
 
 export const auditNoteKey = createContextKey<AuditNote | undefined>(undefined, {
@@ -85,28 +94,34 @@ export function createBrowserInterceptors(options: BrowserInterceptorOptions): I
     }
   };
 
-  const auditRuns: Interceptor = (next) => async (req) => {
-    if (!isRun(req.service.typeName, req.method.name)) return next(req);
+  const auditCalls: Interceptor = (next) => async (req) => {
+    const category = auditCategory(req.service.typeName, req.method.name);
+    if (category === undefined) return next(req);
     const started = performance.now();
     const note: AuditNote = { method: `/${req.service.typeName}/${req.method.name}`, target: "" };
     req.contextValues.set(auditNoteKey, note);
     let written = false;
-    const write = (code: string) => {
+    const write = (code: string, message = "") => {
       if (written) return;
       written = true;
       const caller = req.contextValues.get(callerKey);
-      audit.record(
-        create(AuditEntrySchema, {
-          atMs: BigInt(Date.now()),
-          subject: caller.subject,
-          role: caller.role,
-          method: note.method,
-          target: note.target,
-          code: note.code ?? code,
-          durationMs: performance.now() - started,
-          peer: req.contextValues.get(peerKey),
-        }),
-      );
+      const finalCode = note.code ?? code;
+      audit.record({
+        atMs: BigInt(Date.now()),
+        category,
+        subject: caller.subject,
+        role: caller.role,
+        method: note.method,
+        target: note.target,
+        code: finalCode,
+        message: finalCode === "OK" ? "" : (note.message ?? message),
+        durationMs: performance.now() - started,
+        peer: req.contextValues.get(peerKey),
+        router: note.router ?? "",
+        instance: note.instance ?? "",
+        metadata: note.metadata ?? {},
+        detail: note.detail ?? "",
+      });
     };
     if (req.stream) {
       const input = req.message;
@@ -120,14 +135,14 @@ export function createBrowserInterceptors(options: BrowserInterceptorOptions): I
           }
         })(),
       };
-    } else {
+    } else if (note.target === "") {
       note.target = targetOf(req.message, req.method.input);
     }
     let res: Awaited<ReturnType<typeof next>>;
     try {
       res = await next(req);
     } catch (err) {
-      write(errorCodeName(err));
+      write(errorCodeName(err), ConnectError.from(err).rawMessage);
       throw err;
     }
     if (!res.stream) {
@@ -149,6 +164,7 @@ export function createBrowserInterceptors(options: BrowserInterceptorOptions): I
           outcome = "OK";
         } catch (err) {
           outcome = errorCodeName(err);
+          note.message ??= ConnectError.from(err).rawMessage;
           throw err;
         } finally {
           write(outcome);
@@ -218,5 +234,5 @@ export function createBrowserInterceptors(options: BrowserInterceptorOptions): I
   };
 
   // The first interceptor is the outermost.
-  return [perPeerLimit, auditRuns, authorize, rateLimitRuns];
+  return [perPeerLimit, auditCalls, authorize, rateLimitRuns];
 }

@@ -8,8 +8,11 @@ import {
   Role,
 } from "../gen/agentplatform/v1/console_pb";
 import { ResolveResponseSchema } from "../gen/agentplatform/v1/router_admin_pb";
+import type { ConsulClient } from "../registry/consul-client";
 import type { AuditLog } from "./audit-log";
+import { auditNoteKey } from "./browser-interceptors";
 import { callerKey } from "./caller";
+import { createConsoleTasks } from "./console-tasks";
 import { type InvokeOptions, invoke } from "./invoke";
 import type { MetricsHistory, MetricsTick } from "./metrics-history";
 import type { RegistryView } from "./registry-view";
@@ -27,7 +30,11 @@ export interface ConsoleServiceDeps {
   registryLabel: () => Promise<string>;
   /** How often WatchServices looks again when nothing changed (flapping marks expire). Default 10 s. */
   rewatchMs?: number;
+  /** The registry, for maintenance mode. */
+  consul: ConsulClient;
 }
+
+const maxReasonLength = 512;
 
 /** Waits for one of: a wake-up (even one that came before the wait), a timeout, or the end of the call. */
 function waiter(signal: AbortSignal) {
@@ -61,6 +68,14 @@ function waiter(signal: AbortSignal) {
 export function consoleServiceRoutes(deps: ConsoleServiceDeps): (router: ConnectRouter) => void {
   const { registry, fleet, metrics, audit } = deps;
   const rewatchMs = deps.rewatchMs ?? 10_000;
+  const tasks = createConsoleTasks({
+    transport: deps.invoke.transport,
+    workers: () =>
+      registry
+        .snapshot()
+        .services.filter((s) => s.kind === "worker" && s.clientId !== "")
+        .map((s) => s.clientId),
+  });
 
   const registryReady = async () => {
     await Promise.race([registry.ready(), new Promise((r) => setTimeout(r, 5000).unref())]);
@@ -121,6 +136,8 @@ export function consoleServiceRoutes(deps: ConsoleServiceDeps): (router: Connect
 
       async resolveTarget(req, ctx) {
         const target = req.target.trim();
+        const note = ctx.values.get(auditNoteKey);
+        if (note) note.target = target;
         if (target === "") throw new ConnectError("target is required", Code.InvalidArgument);
         await registryReady();
         const service = serviceNameFor(target, req.kind);
@@ -144,6 +161,7 @@ export function consoleServiceRoutes(deps: ConsoleServiceDeps): (router: Connect
               }),
             };
           }
+          if (note) note.router = resolved.router.instanceId;
           return { ...out, routerId: resolved.router.instanceId, router: resolved.answer };
         } catch (err) {
           return {
@@ -190,8 +208,81 @@ export function consoleServiceRoutes(deps: ConsoleServiceDeps): (router: Connect
       invoke: (req, ctx) => invoke(req, ctx, deps.invoke),
 
       listAuditEntries(req) {
-        const limit = Math.min(req.limit || 100, 1000);
-        return { entries: audit.recent(limit) };
+        const page = audit.list({
+          limit: Math.min(req.limit || 100, 1000),
+          beforeId: req.beforeId,
+          fromMs: Number(req.fromMs),
+          toMs: Number(req.toMs),
+        });
+        return {
+          entries: page.entries,
+          nextBeforeId: page.nextBeforeId,
+          oldestKeptMs: BigInt(page.oldestKeptMs),
+          kept: BigInt(page.kept),
+          maxEntries: BigInt(audit.maxEntries),
+          maxAgeMs: BigInt(audit.maxAgeMs),
+        };
+      },
+
+      listTasks: (req, ctx) => tasks.list(req, ctx.signal),
+
+      getTask: (req, ctx) => tasks.get(req, ctx.signal),
+
+      async setMaintenance(req, ctx) {
+        const service = req.service.trim();
+        const instanceId = req.instanceId.trim();
+        const reason = req.reason.trim();
+        const note = ctx.values.get(auditNoteKey);
+        if (note) {
+          note.target = service;
+          note.instance = instanceId;
+          note.detail = `maintenance ${req.enable ? "on" : "off"}${reason ? `: ${reason}` : ""}`;
+        }
+        if (service === "" || instanceId === "") {
+          throw new ConnectError("service and instance_id are both required", Code.InvalidArgument);
+        }
+        if (req.enable && reason === "") {
+          throw new ConnectError(
+            "a reason is required to put an instance into maintenance",
+            Code.InvalidArgument,
+          );
+        }
+        if (reason.length > maxReasonLength) {
+          throw new ConnectError(
+            `reason is ${reason.length} characters; at most ${maxReasonLength}`,
+            Code.InvalidArgument,
+          );
+        }
+        await registryReady();
+        if (!registry.instances(service).some((i) => i.instanceId === instanceId)) {
+          throw new ConnectError(
+            `no instance "${instanceId}" of "${service}" is registered`,
+            Code.NotFound,
+          );
+        }
+        try {
+          await deps.consul.serviceMaintenance(instanceId, req.enable, reason);
+        } catch (err) {
+          const status = (err as { status?: number }).status;
+          throw new ConnectError(
+            status === 404
+              ? `the registry agent the gateway uses does not hold "${instanceId}"; with Consul, maintenance is set on the instance's own agent`
+              : `the registry refused maintenance: ${(err as Error).message}`,
+            status === 404 ? Code.FailedPrecondition : Code.Unavailable,
+          );
+        }
+        const waitUntil = Date.now() + 3000;
+        // The registry view follows by blocking query: wait until it shows the change.
+        for (;;) {
+          const instance = registry.instances(service).find((i) => i.instanceId === instanceId);
+          const inMaintenance =
+            instance?.checks.some((c) => c.checkId === `_service_maintenance:${instanceId}`) ??
+            false;
+          if (instance === undefined || inMaintenance === req.enable || Date.now() > waitUntil) {
+            return instance ? { instance } : {};
+          }
+          await new Promise((r) => setTimeout(r, 50));
+        }
       },
     });
   };

@@ -180,6 +180,7 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
         audit,
         version,
         registryLabel,
+        consul: options.consul,
         invoke: {
           transport: routers,
           defaultTimeoutMs: gatewayLimits.invokeTimeoutMs,

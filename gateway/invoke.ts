@@ -107,6 +107,7 @@ export async function* invoke(
   const input = parseRequest(method, req.requestJson);
   if (note) note.target = targetOf(input, method.input);
   const headers = metadataHeaders(req.metadata);
+  if (note) note.metadata = { ...req.metadata };
 
   const caps = [req.timeoutMs || options.defaultTimeoutMs, ctx.timeoutMs()];
   if (options.maxTimeoutMs > 0) caps.push(options.maxTimeoutMs);
@@ -142,6 +143,7 @@ export async function* invoke(
         values,
       );
       headersSent = true;
+      if (note) note.router = routerName();
       yield headersEvent({ headers: headerMap(res.header), router: routerName() });
       yield messageEvent(res.message);
       if (note) note.code = "OK";
@@ -163,6 +165,7 @@ export async function* invoke(
       values,
     );
     headersSent = true;
+    if (note) note.router = routerName();
     yield headersEvent({ headers: headerMap(res.header), router: routerName() });
     for await (const message of res.message) yield messageEvent(message);
     if (note) note.code = "OK";
@@ -175,7 +178,11 @@ export async function* invoke(
   } catch (err) {
     const error = ConnectError.from(err);
     const code = codeName(error.code);
-    if (note) note.code = code;
+    if (note) {
+      note.code = code;
+      note.message = error.rawMessage;
+      note.router = routerName();
+    }
     // The caller went away: nobody is left to tell.
     if (ctx.signal.aborted && error.code === Code.Canceled) return;
     if (!headersSent && routerName() !== "") {

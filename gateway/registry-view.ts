@@ -252,7 +252,8 @@ export function createRegistryView(options: RegistryViewOptions): RegistryView {
       checkId: check.CheckID,
       name: check.Name,
       status: healthStatus(check.Status),
-      output: check.Output ?? "",
+      // Maintenance checks carry their reason in Notes, as in Consul.
+      output: check.Output || check.Notes || "",
       type: knownCheckTypes.has(type) ? type : "",
       interval: check.Interval ?? "",
       history: history.map(

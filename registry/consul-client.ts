@@ -59,6 +59,11 @@ export interface ConsulClient {
   deregister(serviceId: string): Promise<void>;
   /** Reports a TTL check's status (PUT /v1/agent/check/update/:id). */
   updateTtlCheck(checkId: string, status: CheckStatus, output?: string): Promise<void>;
+  /**
+   * Puts a service instance into maintenance (a critical `_service_maintenance:<id>` check) or
+   * takes it out (PUT /v1/agent/service/maintenance/:id?enable=&reason=).
+   */
+  serviceMaintenance(serviceId: string, enable: boolean, reason?: string): Promise<void>;
   /** The local agent's registration of a service instance, or undefined when it has none. */
   agentService(serviceId: string): Promise<ServiceRegistration | undefined>;
   /** Resolves when the registry answers /v1/status/leader. */
@@ -157,6 +162,13 @@ export function createConsulClient(options: ConsulClientOptions = {}): ConsulCli
       await request("PUT", `/v1/agent/check/update/${encodeURIComponent(checkId)}`, {
         body: { Status: status, Output: output },
       });
+    },
+    async serviceMaintenance(serviceId, enable, reason = "") {
+      const query = `enable=${enable}${reason ? `&reason=${encodeURIComponent(reason)}` : ""}`;
+      await request(
+        "PUT",
+        `/v1/agent/service/maintenance/${encodeURIComponent(serviceId)}?${query}`,
+      );
     },
     async agentService(serviceId) {
       try {

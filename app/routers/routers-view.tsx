@@ -6,6 +6,7 @@ import { formatAgo, formatDuration, formatMs, formatRate } from "../../component
 import { goldenSeries, latencyTitle, streamFirstMessageNote } from "../../components/golden-charts";
 import { healthLabel } from "../../components/health";
 import { LineChart } from "../../components/line-chart";
+import { MaintenanceControl, maintenanceReason } from "../../components/maintenance-control";
 import { useMetrics } from "../../components/metrics-feed";
 import { EmptyState, ErrorState, LoadingState } from "../../components/state-views";
 import { StatusBadge } from "../../components/status-badge";
@@ -102,7 +103,15 @@ function RouterCard({
           {id}
           <StatusBadge status={status} />
           {stats?.draining === true && <span className="badge tone-warn">draining</span>}
+          {instance !== undefined && maintenanceReason(instance) !== undefined && (
+            <span className="badge tone-warn" data-testid="router-drained">
+              drained
+            </span>
+          )}
         </h2>
+        {instance !== undefined && (
+          <MaintenanceControl service="grpc-router" instance={instance} verb="drain" />
+        )}
         <span className="muted mono">
           {instance ? `${instance.address}:${instance.port}` : stats?.address}
         </span>
@@ -173,10 +182,10 @@ function RouterCard({
                     <th scope="col" className="num">
                       Req/s
                     </th>
-                    <th scope="col" className="num">
+                    <th scope="col" className="num hide-narrow">
                       p99
                     </th>
-                    <th scope="col" className="num">
+                    <th scope="col" className="num hide-narrow">
                       In flight
                     </th>
                     <th scope="col">State</th>
@@ -188,8 +197,8 @@ function RouterCard({
                       <td>{b.service}</td>
                       <td className="mono">{b.address}</td>
                       <td className="num">{formatRate(b.window?.requestsPerSecond ?? 0)}</td>
-                      <td className="num">{formatMs(b.window?.p99Ms ?? 0)}</td>
-                      <td className="num">{b.inFlight}</td>
+                      <td className="num hide-narrow">{formatMs(b.window?.p99Ms ?? 0)}</td>
+                      <td className="num hide-narrow">{b.inFlight}</td>
                       <td>
                         {b.ejected ? (
                           <span className="badge tone-bad">ejected</span>
@@ -244,7 +253,9 @@ function CacheTable({ view, now }: { view: RouterView; now: number }) {
               <tr>
                 <th scope="col">Service</th>
                 <th scope="col">Endpoints in the router's cache</th>
-                <th scope="col">Refreshed</th>
+                <th scope="col" className="hide-narrow">
+                  Refreshed
+                </th>
               </tr>
             </thead>
             <tbody>
@@ -294,7 +305,7 @@ function CacheTable({ view, now }: { view: RouterView; now: number }) {
                         ))}
                       </div>
                     </td>
-                    <td className="nowrap muted">
+                    <td className="nowrap muted hide-narrow">
                       {entry !== undefined && entry.refreshedAtMs > 0n
                         ? formatAgo(Number(entry.refreshedAtMs), now)
                         : "–"}

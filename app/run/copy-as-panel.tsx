@@ -15,12 +15,12 @@ const formats = [
   {
     id: "buf",
     label: "buf curl",
-    note: "gRPC against the front door; run from the repository root.",
+    note: "gRPC against the front door; the schema comes from its server reflection.",
   },
   {
     id: "grpcurl",
     label: "grpcurl",
-    note: "gRPC against the front door; run from the repository root.",
+    note: "gRPC against the front door; the schema comes from its server reflection.",
   },
 ] as const;
 
@@ -30,12 +30,13 @@ export function CopyAsPanel({ spec }: { spec: CallSpec }) {
   const { gatewayUrl, frontDoorAddress } = useConsoleSettings();
   const [format, setFormat] = useState<Format>("curl");
   const [copied, setCopied] = useState<Format | undefined>(undefined);
+  const [localSchema, setLocalSchema] = useState(false);
   const command =
     format === "curl"
       ? curlCommand(spec, gatewayUrl)
       : format === "buf"
-        ? bufCurlCommand(spec, frontDoorAddress)
-        : grpcurlCommand(spec, frontDoorAddress);
+        ? bufCurlCommand(spec, frontDoorAddress, { localSchema })
+        : grpcurlCommand(spec, frontDoorAddress, { localSchema });
   const note = formats.find((f) => f.id === format)?.note;
 
   async function copy() {
@@ -83,8 +84,20 @@ export function CopyAsPanel({ spec }: { spec: CallSpec }) {
         </pre>
         <span className="field-hint">
           {note}
+          {spec.timeoutMs > 0 && " The deadline is included."}
           {spec.withToken && " Set AGENTPLATFORM_TOKEN to your token first."}
         </span>
+        {format !== "curl" && (
+          <label className="check-row">
+            <input
+              type="checkbox"
+              checked={localSchema}
+              onChange={(e) => setLocalSchema(e.target.checked)}
+              data-testid="copy-as-local-schema"
+            />
+            Use the repository's proto/ instead (run from its root)
+          </label>
+        )}
       </div>
     </section>
   );

@@ -2,8 +2,17 @@
 // Request metadata as key/value rows, sent to the router with the call.
 import { Icon } from "../../components/icons";
 import { RemoveButton } from "../../components/remove-button";
+import { metadataProblem } from "../../gateway/metadata-rules";
 
-const reserved = /^(grpc-|:|content-type$|te$|authorization$|connect-)/i;
+/** The gateway's reason for refusing the call's metadata, or undefined when it accepts it. */
+export function metadataError(rows: ReadonlyArray<readonly [string, string]>): string | undefined {
+  for (const [key, value] of rows) {
+    if (key.trim() === "") continue;
+    const problem = metadataProblem(key, value);
+    if (problem !== undefined) return problem;
+  }
+  return undefined;
+}
 
 export function MetadataEditor({
   rows,
@@ -12,9 +21,8 @@ export function MetadataEditor({
   rows: Array<[string, string]>;
   onChange: (rows: Array<[string, string]>) => void;
 }) {
-  const invalid = rows.filter(
-    ([k]) => k !== "" && (!/^[a-z0-9_.-]+$/i.test(k) || reserved.test(k)),
-  );
+  const problems = rows.map(([k, v]) => (k.trim() === "" ? undefined : metadataProblem(k, v)));
+  const first = problems.find((p) => p !== undefined);
   return (
     <fieldset className="schema-group" data-testid="metadata-editor">
       <legend>Metadata</legend>
@@ -32,7 +40,7 @@ export function MetadataEditor({
             onChange={(e) =>
               onChange(rows.map((r, j) => (j === i ? [e.target.value.toLowerCase(), r[1]] : r)))
             }
-            aria-invalid={invalid.some(([k]) => k === key)}
+            aria-invalid={problems[i] !== undefined}
           />
           <input
             className="input mono"
@@ -47,10 +55,9 @@ export function MetadataEditor({
           />
         </div>
       ))}
-      {invalid.length > 0 && (
-        <span className="inline-error">
-          {invalid.map(([k]) => k).join(", ")}: reserved or not a valid header name; the gateway
-          drops it.
+      {first !== undefined && (
+        <span className="inline-error" data-testid="metadata-error">
+          The gateway would refuse the call: {first}.
         </span>
       )}
       <div>

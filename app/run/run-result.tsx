@@ -4,17 +4,19 @@ import { useState } from "react";
 import { formatMs } from "../../components/format";
 import { Icon } from "../../components/icons";
 import { type InvokeState, useMessageCount } from "../../components/invoke-session";
+import { JsonView } from "../../components/json-view";
 import { MessageList } from "../../components/message-list";
 
-function pretty(json: string): string {
-  try {
-    return JSON.stringify(JSON.parse(json), null, 2);
-  } catch {
-    return json;
-  }
-}
-
-export function RunResult({ invoke, streaming }: { invoke: InvokeState; streaming: boolean }) {
+export function RunResult({
+  invoke,
+  onCancel,
+  streaming,
+}: {
+  invoke: InvokeState;
+  /** Cancels the call and hands focus back to Run. */
+  onCancel: () => void;
+  streaming: boolean;
+}) {
   const { run, running } = invoke;
   const count = useMessageCount(invoke.count);
   const [selection, setSelection] = useState<{ runId: string; index: number } | undefined>();
@@ -43,7 +45,7 @@ export function RunResult({ invoke, streaming }: { invoke: InvokeState; streamin
   const single = !showList ? run.messages[0] : undefined;
 
   return (
-    <section className="card flush" data-testid="run-result" aria-live="polite" aria-busy={running}>
+    <section className="card flush" data-testid="run-result" aria-busy={running}>
       <div className="result-bar">
         {outcome === undefined ? (
           <span className="badge tone-accent" data-testid="result-code" data-code="">
@@ -66,16 +68,20 @@ export function RunResult({ invoke, streaming }: { invoke: InvokeState; streamin
         {outcome !== undefined && (
           <span className="muted nowrap">{formatMs(outcome.elapsedMs)}</span>
         )}
-        {run.router !== "" && <span className="chip">via {run.router}</span>}
+        {run.router !== "" && (
+          <span className="chip" data-testid="result-router">
+            via {run.router}
+          </span>
+        )}
         {running && (
-          <button type="button" className="button small danger" onClick={invoke.cancel}>
+          <button type="button" className="button small danger" onClick={onCancel}>
             <Icon name="stop" size={14} /> Cancel
           </button>
         )}
       </div>
       {outcome !== undefined && outcome.code !== "OK" && (
         <div className="card-body" style={{ paddingBottom: 0 }}>
-          <p className="inline-error" role="alert" data-testid="result-message">
+          <p className="inline-error" data-testid="result-message">
             {outcome.source === "gateway" ? "The gateway refused the call: " : ""}
             {outcome.message || "The call failed."}
           </p>
@@ -95,18 +101,14 @@ export function RunResult({ invoke, streaming }: { invoke: InvokeState; streamin
                 <h3>Message #{selectedMessage.index}</h3>
                 <span className="faint">+{formatMs(selectedMessage.elapsedMs)}</span>
               </div>
-              <pre className="code-block mono" data-testid="selected-message">
-                {pretty(selectedMessage.json)}
-              </pre>
+              <JsonView json={selectedMessage.json} testId="selected-message" />
             </div>
           )}
         </>
       ) : (
         <div className="card-body">
           {single !== undefined ? (
-            <pre className="code-block mono" data-testid="response-json" style={{ maxHeight: 420 }}>
-              {pretty(single.json)}
-            </pre>
+            <JsonView json={single.json} testId="response-json" maxHeight={420} />
           ) : (
             <p className="muted" style={{ margin: 0 }}>
               {running ? "Waiting for the response…" : "No response message."}

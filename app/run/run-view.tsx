@@ -3,35 +3,39 @@
 // a deadline, live streamed messages, cancel, history and "copy as" command lines.
 import type { JsonObject } from "@bufbuild/protobuf";
 import { useSearchParams } from "next/navigation";
-import { type KeyboardEvent, useCallback, useEffect, useId, useMemo, useState } from "react";
+import {
+  type KeyboardEvent,
+  useCallback,
+  useEffect,
+  useId,
+  useMemo,
+  useRef,
+  useState,
+} from "react";
 import { Icon } from "../../components/icons";
 import { type InvokeRun, useInvoke } from "../../components/invoke-session";
 import { useLocalList } from "../../components/local-list";
 import {
   findMethod,
-  methodsForKind,
   type PlatformMethod,
   parseTargetKind,
   type TargetKind,
 } from "../../components/platform-methods";
 import { runHistory } from "../../components/run-history";
 import { RunTrace } from "../../components/run-trace";
-import { SchemaForm } from "../../components/schema-form";
+import { FieldChoicesContext, SchemaForm } from "../../components/schema-form";
 import { canonicalJson, parseRequestText } from "../../components/schema-form-model";
 import { useServices } from "../../components/services-feed";
 import { roleLabel, useSession } from "../../components/session-context";
 import { useSetSearchParams } from "../../components/use-search-param";
+import { CallPicker, defaultMethod, runKinds } from "./call-picker";
 import { CopyAsPanel } from "./copy-as-panel";
-import { MetadataEditor } from "./metadata-editor";
+import { MetadataEditor, metadataError } from "./metadata-editor";
+import { RunAnnouncer } from "./run-announcer";
+import { RunControls, useCancelToRun } from "./run-controls";
 import { RunHistoryPanel } from "./run-history-panel";
 import { RunResult } from "./run-result";
-
-const kinds: TargetKind[] = ["agent", "tool", "worker"];
-
-function defaultMethod(kind: TargetKind): PlatformMethod | undefined {
-  const methods = methodsForKind(kind);
-  return methods.find((m) => m.targetField !== undefined) ?? methods[0];
-}
+import { useToolOperations } from "./use-tool-operations";
 
 function initialRequest(method: PlatformMethod | undefined, target: string): JsonObject {
   if (method?.targetField === undefined || target === "") return {};
@@ -87,15 +91,30 @@ export function RunView() {
     [updateHistory],
   );
   const invoke = useInvoke(onDone);
+  const operations = useToolOperations(kind === "tool" ? target : "");
+  const choices = useMemo(
+    () => (operations.length > 0 ? { operation: operations } : {}),
+    [operations],
+  );
+  const { cancel, runButton } = useCancelToRun(invoke);
 
-  // Keep the request's target field in step with the chosen target.
+  // The Target and the request's id field are one value: choosing a target fills the field,
+  // and editing the field moves the target, so the two never disagree.
   const targetField = method?.targetField;
+  const lastTarget = useRef(target);
   useEffect(() => {
     if (targetField === undefined || target === "") return;
+    lastTarget.current = target;
     setRequest((r) =>
       r[targetField.jsonName] === target ? r : { ...r, [targetField.jsonName]: target },
     );
   }, [targetField, target]);
+  const requestTarget = targetField === undefined ? undefined : request[targetField.jsonName];
+  useEffect(() => {
+    if (typeof requestTarget !== "string" || requestTarget === lastTarget.current) return;
+    lastTarget.current = requestTarget;
+    setParams({ target: requestTarget });
+  }, [requestTarget, setParams]);
 
   const canonical = useMemo(
     () => (method === undefined ? undefined : canonicalJson(method.method.input, request)),
@@ -104,7 +123,11 @@ export function RunView() {
   const deadlineMs = deadline.trim() === "" ? 0 : Number(deadline);
   const deadlineValid = Number.isInteger(deadlineMs) && deadlineMs >= 0 && deadlineMs <= 3_600_000;
   const metadataRecord = Object.fromEntries(metadata.filter(([k]) => k.trim() !== ""));
-  const requestValid = canonical?.ok === true && (mode === "form" || jsonError === undefined);
+  const metadataProblem = metadataError(metadata);
+  const requestValid =
+    canonical?.ok === true &&
+    (mode === "form" || jsonError === undefined) &&
+    metadataProblem === undefined;
 
   function chooseTarget(next: string) {
     const service = services.data?.services.find((s) => s.clientId === next);
@@ -145,6 +168,7 @@ export function RunView() {
 
   function run() {
     if (method === undefined || canonical?.ok !== true || !deadlineValid || !canInvoke) return;
+    if (metadataProblem !== undefined) return;
     invoke.start({
       method: method.path,
       requestJson: JSON.stringify(JSON.parse(canonical.value)),
@@ -179,7 +203,7 @@ export function RunView() {
   }
 
   const targets = (services.data?.services ?? []).filter(
-    (s) => s.clientId !== "" && kinds.includes(s.kind as TargetKind),
+    (s) => s.clientId !== "" && runKinds.includes(s.kind as TargetKind),
   );
 
   return (
@@ -200,89 +224,18 @@ export function RunView() {
         </div>
       )}
 
-      <div className="split">
-        <div className="section">
-          <section className="card" aria-labelledby={`${id}-call`}>
-            <h2 id={`${id}-call`} className="card-title">
-              Call
-            </h2>
-            <div className="section">
-              <div className="field">
-                <label htmlFor={`${id}-target`} className="field-label">
-                  Target
-                </label>
-                <select
-                  id={`${id}-target`}
-                  className="select"
-                  value={target}
-                  onChange={(e) => chooseTarget(e.target.value)}
-                  data-testid="run-target"
-                >
-                  <option value="">Any (the router answers)</option>
-                  {kinds.map((k) => {
-                    const ofKind = targets.filter((s) => s.kind === k);
-                    if (ofKind.length === 0) return null;
-                    return (
-                      <optgroup key={k} label={`${k}s`}>
-                        {ofKind.map((s) => (
-                          <option key={s.name} value={s.clientId}>
-                            {s.clientId} ({s.passingInstances}/{s.instances.length} passing)
-                          </option>
-                        ))}
-                      </optgroup>
-                    );
-                  })}
-                  {target !== "" && registered === undefined && (
-                    <option value={target}>{target} (not registered)</option>
-                  )}
-                </select>
-              </div>
-              <div className="field">
-                <span className="field-label" id={`${id}-methods`}>
-                  Method
-                </span>
-                <div className="segmented stretch" role="tablist" aria-label="Service">
-                  {kinds.map((k) => (
-                    <button
-                      key={k}
-                      type="button"
-                      role="tab"
-                      aria-selected={kind === k}
-                      onClick={() => {
-                        const m = defaultMethod(k);
-                        if (m !== undefined) chooseMethod(m);
-                      }}
-                    >
-                      {methodsForKind(k)[0]?.service.name ?? k}
-                    </button>
-                  ))}
-                </div>
-                <div className="method-list">
-                  {methodsForKind(kind).map((m) => (
-                    <button
-                      key={m.path}
-                      type="button"
-                      className="method-option"
-                      aria-pressed={m.path === method?.path}
-                      onClick={() => chooseMethod(m)}
-                      data-testid={`method-${m.method.name}`}
-                    >
-                      <span>
-                        <strong>{m.method.name}</strong>{" "}
-                        <span className="faint mono">
-                          ({m.method.input.name}) → {m.streaming ? "stream " : ""}
-                          {m.method.output.name}
-                        </span>
-                      </span>
-                      <span className={`badge ${m.streaming ? "tone-accent" : ""}`}>
-                        {m.streaming ? "stream" : "unary"}
-                      </span>
-                    </button>
-                  ))}
-                </div>
-              </div>
-            </div>
-          </section>
+      <RunAnnouncer run={invoke.run} />
+      <div className="split run-layout">
+        <div className="section run-column">
+          <CallPicker
+            target={target}
+            registered={registered !== undefined}
+            targets={targets}
+            kind={kind}
+            method={method}
+            onTarget={chooseTarget}
+            onMethod={chooseMethod}
+          />
 
           <section className="card" aria-labelledby={`${id}-request`}>
             <div className="section-header" style={{ marginBottom: 10 }}>
@@ -313,7 +266,9 @@ export function RunView() {
             {method === undefined ? (
               <p className="muted">Choose a method.</p>
             ) : mode === "form" ? (
-              <SchemaForm schema={method.method.input} value={request} onChange={setRequest} />
+              <FieldChoicesContext.Provider value={choices}>
+                <SchemaForm schema={method.method.input} value={request} onChange={setRequest} />
+              </FieldChoicesContext.Provider>
             ) : (
               <div className="field">
                 <label htmlFor={`${id}-json`} className="visually-hidden">
@@ -344,70 +299,44 @@ export function RunView() {
 
             <div className="section" style={{ marginTop: 14 }}>
               <MetadataEditor rows={metadata} onChange={setMetadata} />
-              <div className="field" style={{ maxWidth: 260 }}>
-                <label htmlFor={`${id}-deadline`} className="field-label">
-                  Deadline (ms)
-                </label>
-                <input
-                  id={`${id}-deadline`}
-                  className="input mono"
-                  inputMode="numeric"
-                  placeholder="gateway default"
-                  value={deadline}
-                  onChange={(e) => setDeadline(e.target.value)}
-                  aria-invalid={!deadlineValid}
-                  data-testid="run-deadline"
-                />
-                {!deadlineValid && (
-                  <span className="inline-error">
-                    A whole number of milliseconds, at most one hour.
-                  </span>
-                )}
-              </div>
-              <div className="form-actions">
-                <button
-                  type="button"
-                  className="button primary"
-                  onClick={run}
-                  disabled={!canInvoke || !requestValid || !deadlineValid || invoke.running}
-                  data-testid="run-button"
-                  title="Run (Ctrl+Enter)"
-                >
-                  <Icon name="run" size={16} /> {invoke.running ? "Running…" : "Run"}
-                </button>
-                {invoke.running && (
-                  <button
-                    type="button"
-                    className="button danger"
-                    onClick={invoke.cancel}
-                    data-testid="cancel-button"
-                  >
-                    <Icon name="stop" size={16} /> Cancel
-                  </button>
-                )}
-                <span className="faint hide-narrow">Ctrl+Enter runs</span>
-              </div>
+              <RunControls
+                deadline={deadline}
+                deadlineValid={deadlineValid}
+                onDeadline={setDeadline}
+                canRun={canInvoke && requestValid && deadlineValid}
+                blockedReason={metadataProblem}
+                onRun={run}
+                running={invoke.running}
+                cancel={cancel}
+                runButton={runButton}
+              />
             </div>
           </section>
 
           {method !== undefined && canonical?.ok === true && (
-            <CopyAsPanel
-              spec={{
-                method: method.path,
-                requestJson: canonical.value,
-                metadata: metadataRecord,
-                timeoutMs: deadlineValid ? deadlineMs : 0,
-                streaming: method.streaming,
-                withToken: session?.authEnabled === true,
-              }}
-            />
+            <div className="run-slot-copy">
+              <CopyAsPanel
+                spec={{
+                  method: method.path,
+                  requestJson: canonical.value,
+                  metadata: metadataRecord,
+                  timeoutMs: deadlineValid ? deadlineMs : 0,
+                  streaming: method.streaming,
+                  withToken: session?.authEnabled === true,
+                }}
+              />
+            </div>
           )}
         </div>
 
-        <div className="section sticky-column">
-          <RunResult invoke={invoke} streaming={method?.streaming ?? false} />
-          <RunTrace run={invoke.run} />
-          <RunHistoryPanel onRestore={restore} />
+        <div className="section sticky-column run-column">
+          <div className="run-slot-result">
+            <RunResult invoke={invoke} onCancel={cancel} streaming={method?.streaming ?? false} />
+            <RunTrace run={invoke.run} />
+          </div>
+          <div className="run-slot-history">
+            <RunHistoryPanel onRestore={restore} />
+          </div>
         </div>
       </div>
     </div>

@@ -2,11 +2,10 @@
 // One job in full: state, progress, steps, result or error, and cancel.
 import { useTransport } from "@connectrpc/connect-query";
 import { useMutation, useQueryClient } from "@tanstack/react-query";
-import { formatAgo, formatClock } from "../../components/format";
+import { formatAgo, formatDateTime } from "../../components/format";
 import { Icon } from "../../components/icons";
 import { invokeUnary } from "../../components/invoke-unary";
 import { ErrorState, LoadingState } from "../../components/state-views";
-import type { StartedTask } from "../../components/task-list";
 import { useNow } from "../../components/use-now";
 import {
   CancelTaskRequestSchema,
@@ -14,16 +13,16 @@ import {
   TaskStatusResponseSchema,
 } from "../../gen/agentplatform/v1/platform_pb";
 import { TaskResult } from "./task-result";
-import { isFinal, taskStateLabel, taskStateTone, useTaskStatus } from "./task-status";
+import { isFinal, type TaskRef, taskStateLabel, taskStateTone, useTaskStatus } from "./task-status";
 
 export function TaskDetail({
   task,
   canCancel,
-  onForget,
+  onClose,
 }: {
-  task: StartedTask;
+  task: TaskRef;
   canCancel: boolean;
-  onForget: () => void;
+  onClose: () => void;
 }) {
   const transport = useTransport();
   const queryClient = useQueryClient();
@@ -66,22 +65,15 @@ export function TaskDetail({
       <dl className="kv">
         <dt>Worker</dt>
         <dd className="mono">{task.workerId}</dd>
-        <dt>Input</dt>
-        <dd>{task.input}</dd>
-        {Object.keys(task.parameters).length > 0 && (
+        {data !== undefined && data.createdAtMs > 0n && (
           <>
-            <dt>Parameters</dt>
-            <dd className="mono">
-              {Object.entries(task.parameters)
-                .map(([k, v]) => `${k}=${v}`)
-                .join(", ")}
+            <dt>Created</dt>
+            <dd data-testid="task-created">
+              {formatDateTime(Number(data.createdAtMs))} ({formatAgo(Number(data.createdAtMs), now)}
+              )
             </dd>
           </>
         )}
-        <dt>Started</dt>
-        <dd>
-          {formatClock(task.startedAtMs)} ({formatAgo(task.startedAtMs, now)})
-        </dd>
         {data !== undefined && data.updatedAtMs > 0n && (
           <>
             <dt>Updated</dt>
@@ -164,8 +156,8 @@ export function TaskDetail({
             <Icon name="stop" size={16} /> {cancel.isPending ? "Cancelling…" : "Cancel job"}
           </button>
         )}
-        <button type="button" className="button ghost" onClick={onForget}>
-          Forget
+        <button type="button" className="button ghost" onClick={onClose}>
+          Close
         </button>
       </div>
       {cancel.error !== null && <ErrorState error={cancel.error} context="Cancelling" />}

@@ -1,48 +1,47 @@
 "use client";
-// One remembered job in the list, with its live state and progress.
-import { formatAgo } from "../../components/format";
-import type { StartedTask } from "../../components/task-list";
-import { useNow } from "../../components/use-now";
-import { taskStateLabel, taskStateTone, useTaskStatus } from "./task-status";
+// One job in the server's list: state, progress, worker and age; links to its detail.
+import Link from "next/link";
+import { formatAgo, formatDateTime } from "../../components/format";
+import type { TaskStatusResponse } from "../../gen/agentplatform/v1/platform_pb";
+import { taskStateLabel, taskStateTone } from "./task-status";
 
 export function TaskRow({
   task,
   selected,
-  onSelect,
+  href,
+  now,
 }: {
-  task: StartedTask;
+  task: TaskStatusResponse;
   selected: boolean;
-  onSelect: () => void;
+  href: string;
+  now: number;
 }) {
-  const status = useTaskStatus(task);
-  const now = useNow(10_000);
-  const state = status.data?.state;
-  const label =
-    status.error !== null && status.data === undefined ? "unreachable" : taskStateLabel(state);
+  const label = taskStateLabel(task.state);
+  const created = Number(task.createdAtMs);
   return (
     <li>
-      <button
-        type="button"
+      <Link
+        href={href}
+        scroll={false}
         className="history-item"
         aria-current={selected ? "true" : undefined}
         style={selected ? { background: "var(--accent-soft)" } : undefined}
-        onClick={onSelect}
         data-testid={`task-row-${task.taskId}`}
         data-state={label}
       >
-        <span className={`badge tone-${taskStateTone(state)}`}>{label}</span>
+        <span className={`badge tone-${taskStateTone(task.state)}`}>{label}</span>
         <span className="truncate" style={{ flex: 1 }}>
-          {task.input}
+          <span className="mono">{task.taskId}</span>
           <br />
-          <span className="faint mono">
-            {task.taskId} · {task.workerId}
+          <span className="faint">
+            {task.workerId}
+            {task.message !== "" ? ` · ${task.message}` : ""}
           </span>
         </span>
-        <span className="muted nowrap">
-          {status.data !== undefined ? `${status.data.progress}% · ` : ""}
-          {formatAgo(task.startedAtMs, now)}
+        <span className="muted nowrap" title={formatDateTime(created)}>
+          {task.progress}% · {formatAgo(created, now)}
         </span>
-      </button>
+      </Link>
     </li>
   );
 }

@@ -1,16 +1,26 @@
 "use client";
-// Follows one job with GetTaskStatus, polling once a second until it reaches a final state.
+// Follows one job through the gateway's GetTask (any signed-in viewer may), polling once a
+// second until it reaches a final state.
+import { createClient } from "@connectrpc/connect";
 import { useTransport } from "@connectrpc/connect-query";
 import { useQuery } from "@tanstack/react-query";
 import type { Tone } from "../../components/health";
-import { invokeUnary } from "../../components/invoke-unary";
-import type { StartedTask } from "../../components/task-list";
-import {
-  TaskState,
-  TaskStatusRequestSchema,
-  type TaskStatusResponse,
-  TaskStatusResponseSchema,
-} from "../../gen/agentplatform/v1/platform_pb";
+import { ConsoleService } from "../../gen/agentplatform/v1/console_pb";
+import { TaskState, type TaskStatusResponse } from "../../gen/agentplatform/v1/platform_pb";
+
+/** A job is known by its worker and its id. */
+export interface TaskRef {
+  workerId: string;
+  taskId: string;
+}
+
+export const taskStates = [
+  TaskState.PENDING,
+  TaskState.RUNNING,
+  TaskState.SUCCEEDED,
+  TaskState.FAILED,
+  TaskState.CANCELLED,
+] as const;
 
 export function isFinal(state: TaskState | undefined): boolean {
   return (
@@ -50,19 +60,19 @@ export function taskStateTone(state: TaskState | undefined): Tone | "accent" {
   }
 }
 
-export function useTaskStatus(task: StartedTask) {
+export function parseTaskState(raw: string | null): TaskState | undefined {
+  return taskStates.find((s) => taskStateLabel(s) === raw);
+}
+
+export function useTaskStatus(task: TaskRef) {
   const transport = useTransport();
   return useQuery<TaskStatusResponse>({
     queryKey: ["task-status", task.workerId, task.taskId],
     queryFn: ({ signal }) =>
-      invokeUnary({
-        transport,
-        method: "/agentplatform.v1.TaskWorker/GetTaskStatus",
-        input: TaskStatusRequestSchema,
-        output: TaskStatusResponseSchema,
-        request: { taskId: task.taskId, workerId: task.workerId },
-        signal,
-      }),
+      createClient(ConsoleService, transport).getTask(
+        { workerId: task.workerId, taskId: task.taskId },
+        { signal },
+      ),
     refetchInterval: (query) => (isFinal(query.state.data?.state) ? false : 1000),
     retry: 1,
     staleTime: 500,

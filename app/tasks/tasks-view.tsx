@@ -1,5 +1,6 @@
 "use client";
-// Tasks: start itinerary-worker jobs, follow their progress and results, cancel them.
+// Tasks: every job of every task worker from the server, started from anywhere; start a job,
+// follow one live, cancel it.
 import { ConnectError } from "@connectrpc/connect";
 import { useTransport } from "@connectrpc/connect-query";
 import { useMutation } from "@tanstack/react-query";
@@ -7,16 +8,16 @@ import { useSearchParams } from "next/navigation";
 import { type FormEvent, useId, useState } from "react";
 import { Icon } from "../../components/icons";
 import { invokeUnary } from "../../components/invoke-unary";
-import { useLocalList } from "../../components/local-list";
 import { RemoveButton } from "../../components/remove-button";
 import { useServices } from "../../components/services-feed";
 import { roleLabel, useSession } from "../../components/session-context";
-import { EmptyState, ErrorState } from "../../components/state-views";
-import { type StartedTask, startedTasks } from "../../components/task-list";
+import { ErrorState } from "../../components/state-views";
 import { useSetSearchParams } from "../../components/use-search-param";
 import { TaskRequestSchema, TaskResponseSchema } from "../../gen/agentplatform/v1/platform_pb";
 import { TaskDetail } from "./task-detail";
-import { TaskRow } from "./task-row";
+import { TaskListPanel } from "./task-list-panel";
+import { parseTaskState, type TaskRef } from "./task-status";
+import { useFindTask } from "./use-find-task";
 
 export function TasksView() {
   const transport = useTransport();
@@ -24,20 +25,37 @@ export function TasksView() {
   const services = useServices();
   const params = useSearchParams();
   const setParams = useSetSearchParams();
-  const [tasks, updateTasks] = useLocalList(startedTasks);
   const id = useId();
 
   const workers = (services.data?.services ?? []).filter(
     (s) => s.kind === "worker" && s.clientId !== "",
   );
+  const workerIds = workers.map((w) => w.clientId);
   const [workerId, setWorkerId] = useState("itinerary-worker");
   const [input, setInput] = useState("");
   const [parameters, setParameters] = useState<Array<[string, string]>>([]);
-  const selectedId = params.get("task") ?? tasks[0]?.taskId;
-  const selected = tasks.find((t) => t.taskId === selectedId);
+  const selectedId = params.get("task") ?? undefined;
+  // Links without a worker (older ones, or typed by hand) are looked up on every worker.
+  const found = useFindTask(selectedId, params.get("worker") ?? undefined, workerIds);
+  const selected: TaskRef | undefined = found.task;
+  const filter = {
+    workerId: params.get("w") ?? "",
+    state: parseTaskState(params.get("state")),
+    age: params.get("age") ?? "",
+  };
+  const hrefOf = (task: TaskRef) => {
+    const next = new URLSearchParams(params.toString());
+    next.set("task", task.taskId);
+    next.set("worker", task.workerId);
+    return `/tasks?${next.toString()}`;
+  };
 
   const start = useMutation({
-    mutationFn: async (task: Omit<StartedTask, "taskId" | "startedAtMs">) => {
+    mutationFn: async (task: {
+      workerId: string;
+      input: string;
+      parameters: Record<string, string>;
+    }): Promise<TaskRef> => {
       const response = await invokeUnary({
         transport,
         method: "/agentplatform.v1.TaskWorker/ProcessTask",
@@ -48,11 +66,10 @@ export function TasksView() {
       if (!response.success || response.taskId === "") {
         throw new Error(response.error || "The worker did not accept the job.");
       }
-      return { ...task, taskId: response.taskId, startedAtMs: Date.now() };
+      return { workerId: task.workerId, taskId: response.taskId };
     },
     onSuccess: (task) => {
-      updateTasks((items) => [task, ...items.filter((t) => t.taskId !== task.taskId)]);
-      setParams({ task: task.taskId });
+      setParams({ task: task.taskId, worker: task.workerId });
       setInput("");
     },
   });
@@ -144,60 +161,34 @@ export function TasksView() {
             )}
           </form>
 
-          <section className="card flush" aria-labelledby={`${id}-recent`}>
-            <div className="card-header">
-              <h2 id={`${id}-recent`} className="card-title">
-                Recently started
-              </h2>
-              {tasks.length > 0 && (
-                <button
-                  type="button"
-                  className="button small ghost"
-                  onClick={() => updateTasks(() => [])}
-                >
-                  Forget all
-                </button>
-              )}
-            </div>
-            {tasks.length === 0 ? (
-              <div className="card-body">
-                <EmptyState title="No jobs started from this browser yet" testId="tasks-empty">
-                  Jobs you start are remembered here, so you can follow them after a reload.
-                </EmptyState>
-              </div>
-            ) : (
-              <ul className="history-list" data-testid="task-list">
-                {tasks.map((task) => (
-                  <TaskRow
-                    key={task.taskId}
-                    task={task}
-                    selected={task.taskId === selectedId}
-                    onSelect={() => setParams({ task: task.taskId })}
-                  />
-                ))}
-              </ul>
-            )}
-          </section>
+          <TaskListPanel
+            filter={filter}
+            onFilter={setParams}
+            workers={workerIds}
+            selected={selected}
+            hrefOf={hrefOf}
+          />
         </div>
 
         <div className="section">
           {selected === undefined ? (
             <section className="card">
               <h2 className="card-title">Job</h2>
-              <p className="muted" style={{ margin: 0 }}>
-                {selectedId !== undefined
-                  ? `Job ${selectedId} was not started from this browser.`
-                  : "Start a job or pick one from the list to follow it here."}
+              <p className="muted" style={{ margin: 0 }} data-testid="task-none">
+                {selectedId === undefined
+                  ? "Start a job or pick one from the list to follow it here."
+                  : services.data !== undefined && workerIds.length === 0
+                    ? `No task worker is registered, so job ${selectedId} cannot be looked up.`
+                    : found.searching
+                      ? `Looking for job ${selectedId} on every worker…`
+                      : `No worker knows a job ${selectedId}.`}
               </p>
             </section>
           ) : (
             <TaskDetail
               task={selected}
               canCancel={canInvoke}
-              onForget={() => {
-                updateTasks((items) => items.filter((t) => t.taskId !== selected.taskId));
-                setParams({ task: undefined });
-              }}
+              onClose={() => setParams({ task: undefined, worker: undefined })}
             />
           )}
         </div>

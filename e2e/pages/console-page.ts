@@ -13,7 +13,7 @@ export class ConsolePage {
     await expect(this.page.getByTestId("loading").first()).toBeHidden({ timeout: 30_000 });
   }
 
-  nav(name: "overview" | "services" | "routers" | "run" | "tasks" | "audit"): Locator {
+  nav(name: "overview" | "services" | "routers" | "topology" | "run" | "tasks" | "audit"): Locator {
     return this.page.getByTestId(`nav-${name}`);
   }
 

@@ -176,6 +176,7 @@ export function createProbe(spec: CheckSpec, tls?: CheckTls): Probe | undefined 
     case "http":
       return createHttpProbe(spec, tls);
     case "ttl":
+    case "maintenance":
       return undefined;
   }
 }

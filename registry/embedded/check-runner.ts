@@ -104,7 +104,8 @@ export function createCheckRunner(state: RegistryState, options: CheckRunnerOpti
     sync() {
       const wanted = new Map<string, CheckSpec>();
       for (const check of state.checks()) {
-        if (check.spec.id !== serfHealthCheckId) wanted.set(check.spec.id, check.spec);
+        if (check.spec.id === serfHealthCheckId || check.spec.kind === "maintenance") continue;
+        wanted.set(check.spec.id, check.spec);
       }
       for (const [id, run] of running) {
         const spec = wanted.get(id);

@@ -57,6 +57,10 @@ function hasTags(tags: string[], wanted: string[]): boolean {
   return wanted.every((w) => lower.includes(w.toLowerCase()));
 }
 
+/** Consul's own words when maintenance is enabled without a reason. */
+const defaultMaintenanceReason =
+  "Maintenance mode is enabled for this service, but no reason was provided. This is a default message.";
+
 const truncateOutput = (text: string) =>
   text.length > maxOutputBytes ? `${text.slice(0, maxOutputBytes)} ...(truncated)` : text;
 
@@ -119,6 +123,31 @@ export function createRegistryRoutes({ state, checks, logger }: RegistryApiDeps)
         }
         checks.sync();
         logger.info("service deregistered", { id });
+        return ok;
+      },
+    },
+    {
+      method: "PUT",
+      pattern: /^\/v1\/agent\/service\/maintenance\/(.+)$/,
+      handle({ params, query: q }) {
+        const id = params[0] ?? "";
+        const raw = q.get("enable");
+        if (raw === null || raw === "")
+          throw new RegistryHttpError(400, "Missing value for enable");
+        let enable: boolean;
+        try {
+          enable = boolParam(q, "enable");
+        } catch {
+          throw new RegistryHttpError(400, `Invalid value for enable: "${raw}"`);
+        }
+        const reason = truncateOutput(q.get("reason") || defaultMaintenanceReason);
+        if (!state.setMaintenance(id, enable, enable ? reason : "")) {
+          throw new RegistryHttpError(404, `No service registered with ID "${id}"`);
+        }
+        logger.info(enable ? "service maintenance on" : "service maintenance off", {
+          id,
+          ...(enable ? { reason } : {}),
+        });
         return ok;
       },
     },

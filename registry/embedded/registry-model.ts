@@ -1,7 +1,8 @@
 // The embedded registry's records: one service instance and the checks that judge it.
 import type { CheckStatus } from "../consul-types";
 
-export type CheckKind = "grpc" | "tcp" | "http" | "ttl";
+/** "maintenance" is the check Consul adds for service maintenance mode; nothing runs it. */
+export type CheckKind = "grpc" | "tcp" | "http" | "ttl" | "maintenance";
 
 export interface ServiceSpec {
   id: string;

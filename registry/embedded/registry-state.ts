@@ -40,7 +40,14 @@ export interface RegistryState {
   checksOf(serviceId: string): CheckRecord[];
   /** Records a check result; false when the check is unknown. */
   updateCheck(checkId: string, status: CheckStatus, output: string): boolean;
+  /**
+   * Consul's service maintenance mode: on adds a critical `_service_maintenance:<id>` check
+   * (again is a no-op), off removes it. False when no such service is registered.
+   */
+  setMaintenance(serviceId: string, enable: boolean, reason: string): boolean;
 }
+
+export const maintenanceCheckId = (serviceId: string) => `_service_maintenance:${serviceId}`;
 
 export function createRegistryState(node: NodeInfo, now: () => number = Date.now): RegistryState {
   let index = 1;
@@ -159,8 +166,9 @@ export function createRegistryState(node: NodeInfo, now: () => number = Date.now
             modifyIndex: 0,
           },
         );
+      // As in Consul, re-registering never ends maintenance mode.
       const staleChecks = checksOfService(spec.id).filter(
-        (c) => !checkSpecs.some((s) => s.id === c.spec.id),
+        (c) => c.spec.kind !== "maintenance" && !checkSpecs.some((s) => s.id === c.spec.id),
       );
       const checksSame =
         checkSpecs.every((s) => {
@@ -227,6 +235,45 @@ export function createRegistryState(node: NodeInfo, now: () => number = Date.now
     check: (id) => checks.get(id),
     checks: () => sortById(checks.values(), (c) => c.spec.id),
     checksOf: (serviceId) => sortById(checksOfService(serviceId), (c) => c.spec.id),
+    setMaintenance(serviceId, enable, reason) {
+      const service = services.get(serviceId);
+      if (!service) return false;
+      const id = maintenanceCheckId(serviceId);
+      if (enable === checks.has(id)) return true;
+      const at = bump();
+      if (enable) {
+        putCheck({
+          spec: {
+            id,
+            name: "Service Maintenance Mode",
+            notes: reason,
+            kind: "maintenance",
+            target: "",
+            grpcUseTls: false,
+            tlsSkipVerify: false,
+            method: "",
+            header: {},
+            intervalMs: 0,
+            timeoutMs: undefined,
+            ttlMs: 0,
+            deregisterAfterMs: undefined,
+            initialStatus: "critical",
+          },
+          serviceId,
+          serviceName: service.name,
+          serviceTags: service.tags,
+          status: "critical",
+          output: "",
+          criticalSince: now(),
+          createIndex: at,
+          modifyIndex: at,
+        });
+      } else {
+        removeCheck(id);
+      }
+      changed();
+      return true;
+    },
     updateCheck(checkId, status, output) {
       const record = checks.get(checkId);
       if (!record) return false;

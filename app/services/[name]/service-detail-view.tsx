@@ -6,7 +6,7 @@ import { useEffect } from "react";
 import { formatAgo } from "../../../components/format";
 import { healthLabel } from "../../../components/health";
 import { Icon } from "../../../components/icons";
-import { departedAtMs, goneMetaKey } from "../../../components/registry-memory";
+import { MaintenanceControl, maintenanceReason } from "../../../components/maintenance-control";
 import { useServices } from "../../../components/services-feed";
 import { EmptyState, ErrorState, LoadingState } from "../../../components/state-views";
 import { StatusBadge } from "../../../components/status-badge";
@@ -133,6 +133,12 @@ function ServiceDetail({
 
       <section className="section" aria-labelledby="instances-heading">
         <h2 id="instances-heading">Instances</h2>
+        {focus !== null && !service.instances.some((i) => i.instanceId === focus) && (
+          <p className="muted" role="status" data-testid="instance-deregistered">
+            Instance <span className="mono">{focus}</span> is not in the registry now: it was
+            deregistered.
+          </p>
+        )}
         {service.instances.length === 0 ? (
           <EmptyState title="No instances registered" />
         ) : (
@@ -140,6 +146,7 @@ function ServiceDetail({
             {service.instances.map((instance) => (
               <InstanceCard
                 key={instance.instanceId}
+                service={service.name}
                 instance={instance}
                 now={now}
                 focused={focus === instance.instanceId}
@@ -152,26 +159,21 @@ function ServiceDetail({
   );
 }
 
-/** Meta the service summary above already shows, and the console's own marker. */
-const summaryMetaKeys = new Set([
-  goneMetaKey,
-  "name",
-  "client_id",
-  "description",
-  "capabilities",
-  "version",
-]);
+/** Meta the service summary above already shows. */
+const summaryMetaKeys = new Set(["name", "client_id", "description", "capabilities", "version"]);
 
 function InstanceCard({
+  service,
   instance,
   now,
   focused,
 }: {
+  service: string;
   instance: ServiceInstance;
   now: number;
   focused: boolean;
 }) {
-  const departed = departedAtMs(instance);
+  const maintenance = maintenanceReason(instance);
   const meta = Object.entries(instance.meta).filter(([k]) => !summaryMetaKeys.has(k));
   return (
     <article
@@ -187,11 +189,14 @@ function InstanceCard({
         </h3>
         <StatusBadge status={instance.status} />
       </header>
-      {departed !== undefined && (
-        <p className="inline-error" role="status">
-          Left the registry {formatAgo(departed, now)}.
+      {maintenance !== undefined && (
+        <p className="maintenance-note" data-testid="maintenance-note">
+          <strong>In maintenance:</strong> {maintenance}
         </p>
       )}
+      <div className="row">
+        <MaintenanceControl service={service} instance={instance} />
+      </div>
       <dl className="kv">
         <dt>Address</dt>
         <dd className="mono">

@@ -6,6 +6,8 @@
 
 import type { GenEnum, GenFile, GenMessage, GenService } from "@bufbuild/protobuf/codegenv2";
 import { enumDesc, fileDesc, messageDesc, serviceDesc } from "@bufbuild/protobuf/codegenv2";
+import type { TaskState, TaskStatusResponse, TaskStatusResponseSchema } from "./platform_pb";
+import { file_agentplatform_v1_platform } from "./platform_pb";
 import type { GetEndpointsResponse, MethodStats, ResolveResponse, RouterStats, WindowStats } from "./router_admin_pb";
 import { file_agentplatform_v1_router_admin } from "./router_admin_pb";
 import type { Message } from "@bufbuild/protobuf";
@@ -14,7 +16,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file agentplatform/v1/console.proto.
  */
 export const file_agentplatform_v1_console: GenFile = /*@__PURE__*/
-  fileDesc("Ch5hZ2VudHBsYXRmb3JtL3YxL2NvbnNvbGUucHJvdG8SEGFnZW50cGxhdGZvcm0udjEiEwoRR2V0U2Vzc2lvblJlcXVlc3QijAEKEkdldFNlc3Npb25SZXNwb25zZRIUCgxhdXRoX2VuYWJsZWQYASABKAgSJAoEcm9sZRgCIAEoDjIWLmFnZW50cGxhdGZvcm0udjEuUm9sZRIPCgdzdWJqZWN0GAMgASgJEhcKD2dhdGV3YXlfdmVyc2lvbhgEIAEoCRIQCghyZWdpc3RyeRgFIAEoCSJgCg9DaGVja1RyYW5zaXRpb24SLgoGc3RhdHVzGAEgASgOMh4uYWdlbnRwbGF0Zm9ybS52MS5IZWFsdGhTdGF0dXMSDQoFYXRfbXMYAiABKAMSDgoGb3V0cHV0GAMgASgJItMBCgtIZWFsdGhDaGVjaxIQCghjaGVja19pZBgBIAEoCRIMCgRuYW1lGAIgASgJEi4KBnN0YXR1cxgDIAEoDjIeLmFnZW50cGxhdGZvcm0udjEuSGVhbHRoU3RhdHVzEg4KBm91dHB1dBgEIAEoCRIMCgR0eXBlGAUgASgJEhAKCGludGVydmFsGAYgASgJEjIKB2hpc3RvcnkYByADKAsyIS5hZ2VudHBsYXRmb3JtLnYxLkNoZWNrVHJhbnNpdGlvbhIQCghmbGFwcGluZxgIIAEoCCKoAgoPU2VydmljZUluc3RhbmNlEhMKC2luc3RhbmNlX2lkGAEgASgJEg8KB2FkZHJlc3MYAiABKAkSDAoEcG9ydBgDIAEoDRIuCgZzdGF0dXMYBCABKA4yHi5hZ2VudHBsYXRmb3JtLnYxLkhlYWx0aFN0YXR1cxItCgZjaGVja3MYBSADKAsyHS5hZ2VudHBsYXRmb3JtLnYxLkhlYWx0aENoZWNrEjkKBG1ldGEYBiADKAsyKy5hZ2VudHBsYXRmb3JtLnYxLlNlcnZpY2VJbnN0YW5jZS5NZXRhRW50cnkSDAoEdGFncxgHIAMoCRIMCgRub2RlGAggASgJGisKCU1ldGFFbnRyeRILCgNrZXkYASABKAkSDQoFdmFsdWUYAiABKAk6AjgBIooCCg5TZXJ2aWNlU3VtbWFyeRIMCgRuYW1lGAEgASgJEgwKBGtpbmQYAiABKAkSEQoJY2xpZW50X2lkGAMgASgJEhMKC2Rlc2NyaXB0aW9uGAQgASgJEhQKDGNhcGFiaWxpdGllcxgFIAMoCRIPCgd2ZXJzaW9uGAYgASgJEgwKBHRhZ3MYByADKAkSLgoGc3RhdHVzGAggASgOMh4uYWdlbnRwbGF0Zm9ybS52MS5IZWFsdGhTdGF0dXMSGQoRcGFzc2luZ19pbnN0YW5jZXMYCSABKA0SNAoJaW5zdGFuY2VzGAogAygLMiEuYWdlbnRwbGF0Zm9ybS52MS5TZXJ2aWNlSW5zdGFuY2UiFQoTTGlzdFNlcnZpY2VzUmVxdWVzdCJwChRMaXN0U2VydmljZXNSZXNwb25zZRIyCghzZXJ2aWNlcxgBIAMoCzIgLmFnZW50cGxhdGZvcm0udjEuU2VydmljZVN1bW1hcnkSDQoFaW5kZXgYAiABKAQSFQoNZmV0Y2hlZF9hdF9tcxgDIAEoAyIUChJMaXN0Um91dGVyc1JlcXVlc3Qi5gEKClJvdXRlclZpZXcSMwoIaW5zdGFuY2UYASABKAsyIS5hZ2VudHBsYXRmb3JtLnYxLlNlcnZpY2VJbnN0YW5jZRIsCgVzdGF0cxgCIAEoCzIdLmFnZW50cGxhdGZvcm0udjEuUm91dGVyU3RhdHMSOQoJZW5kcG9pbnRzGAMgASgLMiYuYWdlbnRwbGF0Zm9ybS52MS5HZXRFbmRwb2ludHNSZXNwb25zZRINCgVlcnJvchgEIAEoCRIrCgVkcmlmdBgFIAMoCzIcLmFnZW50cGxhdGZvcm0udjEuQ2FjaGVEcmlmdCI9CgpDYWNoZURyaWZ0Eg8KB3NlcnZpY2UYASABKAkSDwoHbWlzc2luZxgCIAMoCRINCgVzdGFsZRgDIAMoCSJEChNMaXN0Um91dGVyc1Jlc3BvbnNlEi0KB3JvdXRlcnMYASADKAsyHC5hZ2VudHBsYXRmb3JtLnYxLlJvdXRlclZpZXciNAoUUmVzb2x2ZVRhcmdldFJlcXVlc3QSDgoGdGFyZ2V0GAEgASgJEgwKBGtpbmQYAiABKAkivQEKFVJlc29sdmVUYXJnZXRSZXNwb25zZRIOCgZ0YXJnZXQYASABKAkSDwoHc2VydmljZRgCIAEoCRI9ChJyZWdpc3RyeV9pbnN0YW5jZXMYAyADKAsyIS5hZ2VudHBsYXRmb3JtLnYxLlNlcnZpY2VJbnN0YW5jZRIRCglyb3V0ZXJfaWQYBCABKAkSMQoGcm91dGVyGAUgASgLMiEuYWdlbnRwbGF0Zm9ybS52MS5SZXNvbHZlUmVzcG9uc2UiLQoTV2F0Y2hNZXRyaWNzUmVxdWVzdBIWCg5oaXN0b3J5X3BvaW50cxgBIAEoDSJLCgxNZXRyaWNzUG9pbnQSDQoFYXRfbXMYASABKAMSLAoFc3RhdHMYAiABKAsyHS5hZ2VudHBsYXRmb3JtLnYxLldpbmRvd1N0YXRzIk8KDU1ldHJpY3NTZXJpZXMSDgoGc291cmNlGAEgASgJEi4KBnBvaW50cxgCIAMoCzIeLmFnZW50cGxhdGZvcm0udjEuTWV0cmljc1BvaW50InIKD01ldHJpY3NTbmFwc2hvdBIvCgZzZXJpZXMYASADKAsyHy5hZ2VudHBsYXRmb3JtLnYxLk1ldHJpY3NTZXJpZXMSLgoHbWV0aG9kcxgCIAMoCzIdLmFnZW50cGxhdGZvcm0udjEuTWV0aG9kU3RhdHMiuwEKDUludm9rZVJlcXVlc3QSDgoGbWV0aG9kGAEgASgJEhQKDHJlcXVlc3RfanNvbhgCIAEoCRI/CghtZXRhZGF0YRgDIAMoCzItLmFnZW50cGxhdGZvcm0udjEuSW52b2tlUmVxdWVzdC5NZXRhZGF0YUVudHJ5EhIKCnRpbWVvdXRfbXMYBCABKA0aLwoNTWV0YWRhdGFFbnRyeRILCgNrZXkYASABKAkSDQoFdmFsdWUYAiABKAk6AjgBIrABCgtJbnZva2VFdmVudBIyCgdoZWFkZXJzGAEgASgLMh8uYWdlbnRwbGF0Zm9ybS52MS5JbnZva2VIZWFkZXJzSAASMgoHbWVzc2FnZRgCIAEoCzIfLmFnZW50cGxhdGZvcm0udjEuSW52b2tlTWVzc2FnZUgAEjAKBnJlc3VsdBgDIAEoCzIeLmFnZW50cGxhdGZvcm0udjEuSW52b2tlUmVzdWx0SABCBwoFZXZlbnQijgEKDUludm9rZUhlYWRlcnMSPQoHaGVhZGVycxgBIAMoCzIsLmFnZW50cGxhdGZvcm0udjEuSW52b2tlSGVhZGVycy5IZWFkZXJzRW50cnkSDgoGcm91dGVyGAIgASgJGi4KDEhlYWRlcnNFbnRyeRILCgNrZXkYASABKAkSDQoFdmFsdWUYAiABKAk6AjgBIkAKDUludm9rZU1lc3NhZ2USDAoEanNvbhgBIAEoCRISCgplbGFwc2VkX21zGAIgASgBEg0KBWluZGV4GAMgASgNIsQBCgxJbnZva2VSZXN1bHQSDAoEY29kZRgBIAEoCRIPCgdtZXNzYWdlGAIgASgJEj4KCHRyYWlsZXJzGAMgAygLMiwuYWdlbnRwbGF0Zm9ybS52MS5JbnZva2VSZXN1bHQuVHJhaWxlcnNFbnRyeRISCgplbGFwc2VkX21zGAQgASgBEhAKCG1lc3NhZ2VzGAUgASgNGi8KDVRyYWlsZXJzRW50cnkSCwoDa2V5GAEgASgJEg0KBXZhbHVlGAIgASgJOgI4ASIoChdMaXN0QXVkaXRFbnRyaWVzUmVxdWVzdBINCgVsaW1pdBgBIAEoDSKjAQoKQXVkaXRFbnRyeRINCgVhdF9tcxgBIAEoAxIPCgdzdWJqZWN0GAIgASgJEiQKBHJvbGUYAyABKA4yFi5hZ2VudHBsYXRmb3JtLnYxLlJvbGUSDgoGbWV0aG9kGAQgASgJEg4KBnRhcmdldBgFIAEoCRIMCgRjb2RlGAYgASgJEhMKC2R1cmF0aW9uX21zGAcgASgBEgwKBHBlZXIYCCABKAkiSQoYTGlzdEF1ZGl0RW50cmllc1Jlc3BvbnNlEi0KB2VudHJpZXMYASADKAsyHC5hZ2VudHBsYXRmb3JtLnYxLkF1ZGl0RW50cnkqUAoEUm9sZRIUChBST0xFX1VOU1BFQ0lGSUVEEAASDwoLUk9MRV9WSUVXRVIQARIRCg1ST0xFX09QRVJBVE9SEAISDgoKUk9MRV9BRE1JThADKn8KDEhlYWx0aFN0YXR1cxIdChlIRUFMVEhfU1RBVFVTX1VOU1BFQ0lGSUVEEAASGQoVSEVBTFRIX1NUQVRVU19QQVNTSU5HEAESGQoVSEVBTFRIX1NUQVRVU19XQVJOSU5HEAISGgoWSEVBTFRIX1NUQVRVU19DUklUSUNBTBADMpQGCg5Db25zb2xlU2VydmljZRJcCgpHZXRTZXNzaW9uEiMuYWdlbnRwbGF0Zm9ybS52MS5HZXRTZXNzaW9uUmVxdWVzdBokLmFnZW50cGxhdGZvcm0udjEuR2V0U2Vzc2lvblJlc3BvbnNlIgOQAgESYgoMTGlzdFNlcnZpY2VzEiUuYWdlbnRwbGF0Zm9ybS52MS5MaXN0U2VydmljZXNSZXF1ZXN0GiYuYWdlbnRwbGF0Zm9ybS52MS5MaXN0U2VydmljZXNSZXNwb25zZSIDkAIBEmAKDVdhdGNoU2VydmljZXMSJS5hZ2VudHBsYXRmb3JtLnYxLkxpc3RTZXJ2aWNlc1JlcXVlc3QaJi5hZ2VudHBsYXRmb3JtLnYxLkxpc3RTZXJ2aWNlc1Jlc3BvbnNlMAESXwoLTGlzdFJvdXRlcnMSJC5hZ2VudHBsYXRmb3JtLnYxLkxpc3RSb3V0ZXJzUmVxdWVzdBolLmFnZW50cGxhdGZvcm0udjEuTGlzdFJvdXRlcnNSZXNwb25zZSIDkAIBEmUKDVJlc29sdmVUYXJnZXQSJi5hZ2VudHBsYXRmb3JtLnYxLlJlc29sdmVUYXJnZXRSZXF1ZXN0GicuYWdlbnRwbGF0Zm9ybS52MS5SZXNvbHZlVGFyZ2V0UmVzcG9uc2UiA5ACARJaCgxXYXRjaE1ldHJpY3MSJS5hZ2VudHBsYXRmb3JtLnYxLldhdGNoTWV0cmljc1JlcXVlc3QaIS5hZ2VudHBsYXRmb3JtLnYxLk1ldHJpY3NTbmFwc2hvdDABEkoKBkludm9rZRIfLmFnZW50cGxhdGZvcm0udjEuSW52b2tlUmVxdWVzdBodLmFnZW50cGxhdGZvcm0udjEuSW52b2tlRXZlbnQwARJuChBMaXN0QXVkaXRFbnRyaWVzEikuYWdlbnRwbGF0Zm9ybS52MS5MaXN0QXVkaXRFbnRyaWVzUmVxdWVzdBoqLmFnZW50cGxhdGZvcm0udjEuTGlzdEF1ZGl0RW50cmllc1Jlc3BvbnNlIgOQAgFiBnByb3RvMw", [file_agentplatform_v1_router_admin]);
+  fileDesc("Ch5hZ2VudHBsYXRmb3JtL3YxL2NvbnNvbGUucHJvdG8SEGFnZW50cGxhdGZvcm0udjEiEwoRR2V0U2Vzc2lvblJlcXVlc3QijAEKEkdldFNlc3Npb25SZXNwb25zZRIUCgxhdXRoX2VuYWJsZWQYASABKAgSJAoEcm9sZRgCIAEoDjIWLmFnZW50cGxhdGZvcm0udjEuUm9sZRIPCgdzdWJqZWN0GAMgASgJEhcKD2dhdGV3YXlfdmVyc2lvbhgEIAEoCRIQCghyZWdpc3RyeRgFIAEoCSJgCg9DaGVja1RyYW5zaXRpb24SLgoGc3RhdHVzGAEgASgOMh4uYWdlbnRwbGF0Zm9ybS52MS5IZWFsdGhTdGF0dXMSDQoFYXRfbXMYAiABKAMSDgoGb3V0cHV0GAMgASgJItMBCgtIZWFsdGhDaGVjaxIQCghjaGVja19pZBgBIAEoCRIMCgRuYW1lGAIgASgJEi4KBnN0YXR1cxgDIAEoDjIeLmFnZW50cGxhdGZvcm0udjEuSGVhbHRoU3RhdHVzEg4KBm91dHB1dBgEIAEoCRIMCgR0eXBlGAUgASgJEhAKCGludGVydmFsGAYgASgJEjIKB2hpc3RvcnkYByADKAsyIS5hZ2VudHBsYXRmb3JtLnYxLkNoZWNrVHJhbnNpdGlvbhIQCghmbGFwcGluZxgIIAEoCCKoAgoPU2VydmljZUluc3RhbmNlEhMKC2luc3RhbmNlX2lkGAEgASgJEg8KB2FkZHJlc3MYAiABKAkSDAoEcG9ydBgDIAEoDRIuCgZzdGF0dXMYBCABKA4yHi5hZ2VudHBsYXRmb3JtLnYxLkhlYWx0aFN0YXR1cxItCgZjaGVja3MYBSADKAsyHS5hZ2VudHBsYXRmb3JtLnYxLkhlYWx0aENoZWNrEjkKBG1ldGEYBiADKAsyKy5hZ2VudHBsYXRmb3JtLnYxLlNlcnZpY2VJbnN0YW5jZS5NZXRhRW50cnkSDAoEdGFncxgHIAMoCRIMCgRub2RlGAggASgJGisKCU1ldGFFbnRyeRILCgNrZXkYASABKAkSDQoFdmFsdWUYAiABKAk6AjgBIooCCg5TZXJ2aWNlU3VtbWFyeRIMCgRuYW1lGAEgASgJEgwKBGtpbmQYAiABKAkSEQoJY2xpZW50X2lkGAMgASgJEhMKC2Rlc2NyaXB0aW9uGAQgASgJEhQKDGNhcGFiaWxpdGllcxgFIAMoCRIPCgd2ZXJzaW9uGAYgASgJEgwKBHRhZ3MYByADKAkSLgoGc3RhdHVzGAggASgOMh4uYWdlbnRwbGF0Zm9ybS52MS5IZWFsdGhTdGF0dXMSGQoRcGFzc2luZ19pbnN0YW5jZXMYCSABKA0SNAoJaW5zdGFuY2VzGAogAygLMiEuYWdlbnRwbGF0Zm9ybS52MS5TZXJ2aWNlSW5zdGFuY2UiFQoTTGlzdFNlcnZpY2VzUmVxdWVzdCJwChRMaXN0U2VydmljZXNSZXNwb25zZRIyCghzZXJ2aWNlcxgBIAMoCzIgLmFnZW50cGxhdGZvcm0udjEuU2VydmljZVN1bW1hcnkSDQoFaW5kZXgYAiABKAQSFQoNZmV0Y2hlZF9hdF9tcxgDIAEoAyIUChJMaXN0Um91dGVyc1JlcXVlc3Qi5gEKClJvdXRlclZpZXcSMwoIaW5zdGFuY2UYASABKAsyIS5hZ2VudHBsYXRmb3JtLnYxLlNlcnZpY2VJbnN0YW5jZRIsCgVzdGF0cxgCIAEoCzIdLmFnZW50cGxhdGZvcm0udjEuUm91dGVyU3RhdHMSOQoJZW5kcG9pbnRzGAMgASgLMiYuYWdlbnRwbGF0Zm9ybS52MS5HZXRFbmRwb2ludHNSZXNwb25zZRINCgVlcnJvchgEIAEoCRIrCgVkcmlmdBgFIAMoCzIcLmFnZW50cGxhdGZvcm0udjEuQ2FjaGVEcmlmdCI9CgpDYWNoZURyaWZ0Eg8KB3NlcnZpY2UYASABKAkSDwoHbWlzc2luZxgCIAMoCRINCgVzdGFsZRgDIAMoCSJEChNMaXN0Um91dGVyc1Jlc3BvbnNlEi0KB3JvdXRlcnMYASADKAsyHC5hZ2VudHBsYXRmb3JtLnYxLlJvdXRlclZpZXciNAoUUmVzb2x2ZVRhcmdldFJlcXVlc3QSDgoGdGFyZ2V0GAEgASgJEgwKBGtpbmQYAiABKAkivQEKFVJlc29sdmVUYXJnZXRSZXNwb25zZRIOCgZ0YXJnZXQYASABKAkSDwoHc2VydmljZRgCIAEoCRI9ChJyZWdpc3RyeV9pbnN0YW5jZXMYAyADKAsyIS5hZ2VudHBsYXRmb3JtLnYxLlNlcnZpY2VJbnN0YW5jZRIRCglyb3V0ZXJfaWQYBCABKAkSMQoGcm91dGVyGAUgASgLMiEuYWdlbnRwbGF0Zm9ybS52MS5SZXNvbHZlUmVzcG9uc2UiLQoTV2F0Y2hNZXRyaWNzUmVxdWVzdBIWCg5oaXN0b3J5X3BvaW50cxgBIAEoDSJLCgxNZXRyaWNzUG9pbnQSDQoFYXRfbXMYASABKAMSLAoFc3RhdHMYAiABKAsyHS5hZ2VudHBsYXRmb3JtLnYxLldpbmRvd1N0YXRzIk8KDU1ldHJpY3NTZXJpZXMSDgoGc291cmNlGAEgASgJEi4KBnBvaW50cxgCIAMoCzIeLmFnZW50cGxhdGZvcm0udjEuTWV0cmljc1BvaW50InIKD01ldHJpY3NTbmFwc2hvdBIvCgZzZXJpZXMYASADKAsyHy5hZ2VudHBsYXRmb3JtLnYxLk1ldHJpY3NTZXJpZXMSLgoHbWV0aG9kcxgCIAMoCzIdLmFnZW50cGxhdGZvcm0udjEuTWV0aG9kU3RhdHMiuwEKDUludm9rZVJlcXVlc3QSDgoGbWV0aG9kGAEgASgJEhQKDHJlcXVlc3RfanNvbhgCIAEoCRI/CghtZXRhZGF0YRgDIAMoCzItLmFnZW50cGxhdGZvcm0udjEuSW52b2tlUmVxdWVzdC5NZXRhZGF0YUVudHJ5EhIKCnRpbWVvdXRfbXMYBCABKA0aLwoNTWV0YWRhdGFFbnRyeRILCgNrZXkYASABKAkSDQoFdmFsdWUYAiABKAk6AjgBIrABCgtJbnZva2VFdmVudBIyCgdoZWFkZXJzGAEgASgLMh8uYWdlbnRwbGF0Zm9ybS52MS5JbnZva2VIZWFkZXJzSAASMgoHbWVzc2FnZRgCIAEoCzIfLmFnZW50cGxhdGZvcm0udjEuSW52b2tlTWVzc2FnZUgAEjAKBnJlc3VsdBgDIAEoCzIeLmFnZW50cGxhdGZvcm0udjEuSW52b2tlUmVzdWx0SABCBwoFZXZlbnQijgEKDUludm9rZUhlYWRlcnMSPQoHaGVhZGVycxgBIAMoCzIsLmFnZW50cGxhdGZvcm0udjEuSW52b2tlSGVhZGVycy5IZWFkZXJzRW50cnkSDgoGcm91dGVyGAIgASgJGi4KDEhlYWRlcnNFbnRyeRILCgNrZXkYASABKAkSDQoFdmFsdWUYAiABKAk6AjgBIkAKDUludm9rZU1lc3NhZ2USDAoEanNvbhgBIAEoCRISCgplbGFwc2VkX21zGAIgASgBEg0KBWluZGV4GAMgASgNIsQBCgxJbnZva2VSZXN1bHQSDAoEY29kZRgBIAEoCRIPCgdtZXNzYWdlGAIgASgJEj4KCHRyYWlsZXJzGAMgAygLMiwuYWdlbnRwbGF0Zm9ybS52MS5JbnZva2VSZXN1bHQuVHJhaWxlcnNFbnRyeRISCgplbGFwc2VkX21zGAQgASgBEhAKCG1lc3NhZ2VzGAUgASgNGi8KDVRyYWlsZXJzRW50cnkSCwoDa2V5GAEgASgJEg0KBXZhbHVlGAIgASgJOgI4ASJbChdMaXN0QXVkaXRFbnRyaWVzUmVxdWVzdBINCgVsaW1pdBgBIAEoDRIRCgliZWZvcmVfaWQYAiABKAQSDwoHZnJvbV9tcxgDIAEoAxINCgV0b19tcxgEIAEoAyLzAgoKQXVkaXRFbnRyeRINCgVhdF9tcxgBIAEoAxIPCgdzdWJqZWN0GAIgASgJEiQKBHJvbGUYAyABKA4yFi5hZ2VudHBsYXRmb3JtLnYxLlJvbGUSDgoGbWV0aG9kGAQgASgJEg4KBnRhcmdldBgFIAEoCRIMCgRjb2RlGAYgASgJEhMKC2R1cmF0aW9uX21zGAcgASgBEgwKBHBlZXIYCCABKAkSCgoCaWQYCSABKAQSEAoIY2F0ZWdvcnkYCiABKAkSDgoGcm91dGVyGAsgASgJEhAKCGluc3RhbmNlGAwgASgJEg8KB21lc3NhZ2UYDSABKAkSPAoIbWV0YWRhdGEYDiADKAsyKi5hZ2VudHBsYXRmb3JtLnYxLkF1ZGl0RW50cnkuTWV0YWRhdGFFbnRyeRIOCgZkZXRhaWwYDyABKAkaLwoNTWV0YWRhdGFFbnRyeRILCgNrZXkYASABKAkSDQoFdmFsdWUYAiABKAk6AjgBIrABChhMaXN0QXVkaXRFbnRyaWVzUmVzcG9uc2USLQoHZW50cmllcxgBIAMoCzIcLmFnZW50cGxhdGZvcm0udjEuQXVkaXRFbnRyeRIWCg5uZXh0X2JlZm9yZV9pZBgCIAEoBBIWCg5vbGRlc3Rfa2VwdF9tcxgDIAEoAxIMCgRrZXB0GAQgASgEEhMKC21heF9lbnRyaWVzGAUgASgEEhIKCm1heF9hZ2VfbXMYBiABKAMitQEKF0xpc3RDb25zb2xlVGFza3NSZXF1ZXN0EhEKCXdvcmtlcl9pZBgBIAEoCRIrCgZzdGF0ZXMYAiADKA4yGy5hZ2VudHBsYXRmb3JtLnYxLlRhc2tTdGF0ZRIYChBjcmVhdGVkX2FmdGVyX21zGAMgASgDEhkKEWNyZWF0ZWRfYmVmb3JlX21zGAQgASgDEhEKCXBhZ2Vfc2l6ZRgFIAEoDRISCgpwYWdlX3Rva2VuGAYgASgJIkMKD1dvcmtlckxpc3RFcnJvchIRCgl3b3JrZXJfaWQYASABKAkSDAoEY29kZRgCIAEoCRIPCgdtZXNzYWdlGAMgASgJIpsBChhMaXN0Q29uc29sZVRhc2tzUmVzcG9uc2USMwoFdGFza3MYASADKAsyJC5hZ2VudHBsYXRmb3JtLnYxLlRhc2tTdGF0dXNSZXNwb25zZRIXCg9uZXh0X3BhZ2VfdG9rZW4YAiABKAkSMQoGZXJyb3JzGAMgAygLMiEuYWdlbnRwbGF0Zm9ybS52MS5Xb3JrZXJMaXN0RXJyb3IiOwoVR2V0Q29uc29sZVRhc2tSZXF1ZXN0EhEKCXdvcmtlcl9pZBgBIAEoCRIPCgd0YXNrX2lkGAIgASgJIl0KFVNldE1haW50ZW5hbmNlUmVxdWVzdBIPCgdzZXJ2aWNlGAEgASgJEhMKC2luc3RhbmNlX2lkGAIgASgJEg4KBmVuYWJsZRgDIAEoCBIOCgZyZWFzb24YBCABKAkiTQoWU2V0TWFpbnRlbmFuY2VSZXNwb25zZRIzCghpbnN0YW5jZRgBIAEoCzIhLmFnZW50cGxhdGZvcm0udjEuU2VydmljZUluc3RhbmNlKlAKBFJvbGUSFAoQUk9MRV9VTlNQRUNJRklFRBAAEg8KC1JPTEVfVklFV0VSEAESEQoNUk9MRV9PUEVSQVRPUhACEg4KClJPTEVfQURNSU4QAyp/CgxIZWFsdGhTdGF0dXMSHQoZSEVBTFRIX1NUQVRVU19VTlNQRUNJRklFRBAAEhkKFUhFQUxUSF9TVEFUVVNfUEFTU0lORxABEhkKFUhFQUxUSF9TVEFUVVNfV0FSTklORxACEhoKFkhFQUxUSF9TVEFUVVNfQ1JJVElDQUwQAzLBCAoOQ29uc29sZVNlcnZpY2USXAoKR2V0U2Vzc2lvbhIjLmFnZW50cGxhdGZvcm0udjEuR2V0U2Vzc2lvblJlcXVlc3QaJC5hZ2VudHBsYXRmb3JtLnYxLkdldFNlc3Npb25SZXNwb25zZSIDkAIBEmIKDExpc3RTZXJ2aWNlcxIlLmFnZW50cGxhdGZvcm0udjEuTGlzdFNlcnZpY2VzUmVxdWVzdBomLmFnZW50cGxhdGZvcm0udjEuTGlzdFNlcnZpY2VzUmVzcG9uc2UiA5ACARJgCg1XYXRjaFNlcnZpY2VzEiUuYWdlbnRwbGF0Zm9ybS52MS5MaXN0U2VydmljZXNSZXF1ZXN0GiYuYWdlbnRwbGF0Zm9ybS52MS5MaXN0U2VydmljZXNSZXNwb25zZTABEl8KC0xpc3RSb3V0ZXJzEiQuYWdlbnRwbGF0Zm9ybS52MS5MaXN0Um91dGVyc1JlcXVlc3QaJS5hZ2VudHBsYXRmb3JtLnYxLkxpc3RSb3V0ZXJzUmVzcG9uc2UiA5ACARJlCg1SZXNvbHZlVGFyZ2V0EiYuYWdlbnRwbGF0Zm9ybS52MS5SZXNvbHZlVGFyZ2V0UmVxdWVzdBonLmFnZW50cGxhdGZvcm0udjEuUmVzb2x2ZVRhcmdldFJlc3BvbnNlIgOQAgESWgoMV2F0Y2hNZXRyaWNzEiUuYWdlbnRwbGF0Zm9ybS52MS5XYXRjaE1ldHJpY3NSZXF1ZXN0GiEuYWdlbnRwbGF0Zm9ybS52MS5NZXRyaWNzU25hcHNob3QwARJKCgZJbnZva2USHy5hZ2VudHBsYXRmb3JtLnYxLkludm9rZVJlcXVlc3QaHS5hZ2VudHBsYXRmb3JtLnYxLkludm9rZUV2ZW50MAESbgoQTGlzdEF1ZGl0RW50cmllcxIpLmFnZW50cGxhdGZvcm0udjEuTGlzdEF1ZGl0RW50cmllc1JlcXVlc3QaKi5hZ2VudHBsYXRmb3JtLnYxLkxpc3RBdWRpdEVudHJpZXNSZXNwb25zZSIDkAIBEmcKCUxpc3RUYXNrcxIpLmFnZW50cGxhdGZvcm0udjEuTGlzdENvbnNvbGVUYXNrc1JlcXVlc3QaKi5hZ2VudHBsYXRmb3JtLnYxLkxpc3RDb25zb2xlVGFza3NSZXNwb25zZSIDkAIBEl0KB0dldFRhc2sSJy5hZ2VudHBsYXRmb3JtLnYxLkdldENvbnNvbGVUYXNrUmVxdWVzdBokLmFnZW50cGxhdGZvcm0udjEuVGFza1N0YXR1c1Jlc3BvbnNlIgOQAgESYwoOU2V0TWFpbnRlbmFuY2USJy5hZ2VudHBsYXRmb3JtLnYxLlNldE1haW50ZW5hbmNlUmVxdWVzdBooLmFnZW50cGxhdGZvcm0udjEuU2V0TWFpbnRlbmFuY2VSZXNwb25zZWIGcHJvdG8z", [file_agentplatform_v1_platform, file_agentplatform_v1_router_admin]);
 
 /**
  * @generated from message agentplatform.v1.GetSessionRequest
@@ -740,9 +742,32 @@ export const InvokeResultSchema: GenMessage<InvokeResult> = /*@__PURE__*/
  */
 export type ListAuditEntriesRequest = Message<"agentplatform.v1.ListAuditEntriesRequest"> & {
   /**
+   * Entries in one page; 0 means 100, at most 1000.
+   *
    * @generated from field: uint32 limit = 1;
    */
   limit: number;
+
+  /**
+   * next_before_id of the previous page: only entries older than it. 0 for the newest.
+   *
+   * @generated from field: uint64 before_id = 2;
+   */
+  beforeId: bigint;
+
+  /**
+   * Only entries at or after this time (ms since the Unix epoch); 0: no bound.
+   *
+   * @generated from field: int64 from_ms = 3;
+   */
+  fromMs: bigint;
+
+  /**
+   * Only entries before this time (ms since the Unix epoch); 0: no bound.
+   *
+   * @generated from field: int64 to_ms = 4;
+   */
+  toMs: bigint;
 };
 
 /**
@@ -795,6 +820,54 @@ export type AuditEntry = Message<"agentplatform.v1.AuditEntry"> & {
    * @generated from field: string peer = 8;
    */
   peer: string;
+
+  /**
+   * Grows by one per entry; pages are cut by it.
+   *
+   * @generated from field: uint64 id = 9;
+   */
+  id: bigint;
+
+  /**
+   * "run" (a platform method), "probe" (ResolveTarget), "action" (maintenance, drain) or
+   * "exec"; more may be added.
+   *
+   * @generated from field: string category = 10;
+   */
+  category: string;
+
+  /**
+   * The router that served the call, and the instance it reached when it says so.
+   *
+   * @generated from field: string router = 11;
+   */
+  router: string;
+
+  /**
+   * @generated from field: string instance = 12;
+   */
+  instance: string;
+
+  /**
+   * The status message for anything but OK.
+   *
+   * @generated from field: string message = 13;
+   */
+  message: string;
+
+  /**
+   * Request metadata as sent, with credentials replaced by "[redacted]".
+   *
+   * @generated from field: map<string, string> metadata = 14;
+   */
+  metadata: { [key: string]: string };
+
+  /**
+   * What an action did, e.g. "maintenance on: reason".
+   *
+   * @generated from field: string detail = 15;
+   */
+  detail: string;
 };
 
 /**
@@ -812,6 +885,37 @@ export type ListAuditEntriesResponse = Message<"agentplatform.v1.ListAuditEntrie
    * @generated from field: repeated agentplatform.v1.AuditEntry entries = 1;
    */
   entries: AuditEntry[];
+
+  /**
+   * Pass as before_id for the next (older) page; 0 on the last page.
+   *
+   * @generated from field: uint64 next_before_id = 2;
+   */
+  nextBeforeId: bigint;
+
+  /**
+   * The oldest entry still kept (ms); older ones were dropped by the size or age bound.
+   *
+   * @generated from field: int64 oldest_kept_ms = 3;
+   */
+  oldestKeptMs: bigint;
+
+  /**
+   * Entries kept in all, and the bounds that keep them.
+   *
+   * @generated from field: uint64 kept = 4;
+   */
+  kept: bigint;
+
+  /**
+   * @generated from field: uint64 max_entries = 5;
+   */
+  maxEntries: bigint;
+
+  /**
+   * @generated from field: int64 max_age_ms = 6;
+   */
+  maxAgeMs: bigint;
 };
 
 /**
@@ -820,6 +924,195 @@ export type ListAuditEntriesResponse = Message<"agentplatform.v1.ListAuditEntrie
  */
 export const ListAuditEntriesResponseSchema: GenMessage<ListAuditEntriesResponse> = /*@__PURE__*/
   messageDesc(file_agentplatform_v1_console, 25);
+
+/**
+ * @generated from message agentplatform.v1.ListConsoleTasksRequest
+ */
+export type ListConsoleTasksRequest = Message<"agentplatform.v1.ListConsoleTasksRequest"> & {
+  /**
+   * Client id of one worker, e.g. "itinerary-worker"; empty lists every registered worker.
+   *
+   * @generated from field: string worker_id = 1;
+   */
+  workerId: string;
+
+  /**
+   * @generated from field: repeated agentplatform.v1.TaskState states = 2;
+   */
+  states: TaskState[];
+
+  /**
+   * Created at or after / before (ms since the Unix epoch); 0: no bound.
+   *
+   * @generated from field: int64 created_after_ms = 3;
+   */
+  createdAfterMs: bigint;
+
+  /**
+   * @generated from field: int64 created_before_ms = 4;
+   */
+  createdBeforeMs: bigint;
+
+  /**
+   * Per worker; 0 means 50.
+   *
+   * @generated from field: uint32 page_size = 5;
+   */
+  pageSize: number;
+
+  /**
+   * next_page_token of the previous page.
+   *
+   * @generated from field: string page_token = 6;
+   */
+  pageToken: string;
+};
+
+/**
+ * Describes the message agentplatform.v1.ListConsoleTasksRequest.
+ * Use `create(ListConsoleTasksRequestSchema)` to create a new message.
+ */
+export const ListConsoleTasksRequestSchema: GenMessage<ListConsoleTasksRequest> = /*@__PURE__*/
+  messageDesc(file_agentplatform_v1_console, 26);
+
+/**
+ * @generated from message agentplatform.v1.WorkerListError
+ */
+export type WorkerListError = Message<"agentplatform.v1.WorkerListError"> & {
+  /**
+   * @generated from field: string worker_id = 1;
+   */
+  workerId: string;
+
+  /**
+   * @generated from field: string code = 2;
+   */
+  code: string;
+
+  /**
+   * @generated from field: string message = 3;
+   */
+  message: string;
+};
+
+/**
+ * Describes the message agentplatform.v1.WorkerListError.
+ * Use `create(WorkerListErrorSchema)` to create a new message.
+ */
+export const WorkerListErrorSchema: GenMessage<WorkerListError> = /*@__PURE__*/
+  messageDesc(file_agentplatform_v1_console, 27);
+
+/**
+ * @generated from message agentplatform.v1.ListConsoleTasksResponse
+ */
+export type ListConsoleTasksResponse = Message<"agentplatform.v1.ListConsoleTasksResponse"> & {
+  /**
+   * Newest first, across workers.
+   *
+   * @generated from field: repeated agentplatform.v1.TaskStatusResponse tasks = 1;
+   */
+  tasks: TaskStatusResponse[];
+
+  /**
+   * Empty on the last page.
+   *
+   * @generated from field: string next_page_token = 2;
+   */
+  nextPageToken: string;
+
+  /**
+   * Workers that could not answer; the others are listed anyway.
+   *
+   * @generated from field: repeated agentplatform.v1.WorkerListError errors = 3;
+   */
+  errors: WorkerListError[];
+};
+
+/**
+ * Describes the message agentplatform.v1.ListConsoleTasksResponse.
+ * Use `create(ListConsoleTasksResponseSchema)` to create a new message.
+ */
+export const ListConsoleTasksResponseSchema: GenMessage<ListConsoleTasksResponse> = /*@__PURE__*/
+  messageDesc(file_agentplatform_v1_console, 28);
+
+/**
+ * @generated from message agentplatform.v1.GetConsoleTaskRequest
+ */
+export type GetConsoleTaskRequest = Message<"agentplatform.v1.GetConsoleTaskRequest"> & {
+  /**
+   * @generated from field: string worker_id = 1;
+   */
+  workerId: string;
+
+  /**
+   * @generated from field: string task_id = 2;
+   */
+  taskId: string;
+};
+
+/**
+ * Describes the message agentplatform.v1.GetConsoleTaskRequest.
+ * Use `create(GetConsoleTaskRequestSchema)` to create a new message.
+ */
+export const GetConsoleTaskRequestSchema: GenMessage<GetConsoleTaskRequest> = /*@__PURE__*/
+  messageDesc(file_agentplatform_v1_console, 29);
+
+/**
+ * @generated from message agentplatform.v1.SetMaintenanceRequest
+ */
+export type SetMaintenanceRequest = Message<"agentplatform.v1.SetMaintenanceRequest"> & {
+  /**
+   * Registry service name, e.g. "agent-echo" or "grpc-router".
+   *
+   * @generated from field: string service = 1;
+   */
+  service: string;
+
+  /**
+   * Registry service id of the instance.
+   *
+   * @generated from field: string instance_id = 2;
+   */
+  instanceId: string;
+
+  /**
+   * @generated from field: bool enable = 3;
+   */
+  enable: boolean;
+
+  /**
+   * Shown in the maintenance check; required when enabling.
+   *
+   * @generated from field: string reason = 4;
+   */
+  reason: string;
+};
+
+/**
+ * Describes the message agentplatform.v1.SetMaintenanceRequest.
+ * Use `create(SetMaintenanceRequestSchema)` to create a new message.
+ */
+export const SetMaintenanceRequestSchema: GenMessage<SetMaintenanceRequest> = /*@__PURE__*/
+  messageDesc(file_agentplatform_v1_console, 30);
+
+/**
+ * @generated from message agentplatform.v1.SetMaintenanceResponse
+ */
+export type SetMaintenanceResponse = Message<"agentplatform.v1.SetMaintenanceResponse"> & {
+  /**
+   * The instance as the registry shows it after the change.
+   *
+   * @generated from field: agentplatform.v1.ServiceInstance instance = 1;
+   */
+  instance?: ServiceInstance | undefined;
+};
+
+/**
+ * Describes the message agentplatform.v1.SetMaintenanceResponse.
+ * Use `create(SetMaintenanceResponseSchema)` to create a new message.
+ */
+export const SetMaintenanceResponseSchema: GenMessage<SetMaintenanceResponse> = /*@__PURE__*/
+  messageDesc(file_agentplatform_v1_console, 31);
 
 /**
  * @generated from enum agentplatform.v1.Role
@@ -958,7 +1251,7 @@ export const ConsoleService: GenService<{
     output: typeof InvokeEventSchema;
   },
   /**
-   * The most recent entries of the audit log.
+   * Entries of the audit log, newest first, one page at a time.
    *
    * @generated from rpc agentplatform.v1.ConsoleService.ListAuditEntries
    */
@@ -966,6 +1259,38 @@ export const ConsoleService: GenService<{
     methodKind: "unary";
     input: typeof ListAuditEntriesRequestSchema;
     output: typeof ListAuditEntriesResponseSchema;
+  },
+  /**
+   * Jobs of every task worker (or of one), through the routers, for any signed-in viewer.
+   *
+   * @generated from rpc agentplatform.v1.ConsoleService.ListTasks
+   */
+  listTasks: {
+    methodKind: "unary";
+    input: typeof ListConsoleTasksRequestSchema;
+    output: typeof ListConsoleTasksResponseSchema;
+  },
+  /**
+   * One job's status, for any signed-in viewer.
+   *
+   * @generated from rpc agentplatform.v1.ConsoleService.GetTask
+   */
+  getTask: {
+    methodKind: "unary";
+    input: typeof GetConsoleTaskRequestSchema;
+    output: typeof TaskStatusResponseSchema;
+  },
+  /**
+   * Puts a registered instance (a service's or a router's) into maintenance or back, through the
+   * registry's /v1/agent/service/maintenance: while on, a critical check takes it out of rotation.
+   * Draining a router is maintenance on its grpc-router instance. Operators and admins; audited.
+   *
+   * @generated from rpc agentplatform.v1.ConsoleService.SetMaintenance
+   */
+  setMaintenance: {
+    methodKind: "unary";
+    input: typeof SetMaintenanceRequestSchema;
+    output: typeof SetMaintenanceResponseSchema;
   },
 }> = /*@__PURE__*/
   serviceDesc(file_agentplatform_v1_console, 0);
