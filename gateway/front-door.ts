@@ -8,6 +8,8 @@ import { Code, ConnectError } from "@connectrpc/connect";
 import { AgentLink } from "../gen/agentplatform/v1/link_pb";
 import { healthCheckMethods } from "../platform/auth/jwt";
 import { type JwtAuthConfig, loadJwtAuthenticator } from "../platform/auth/jwt-config";
+import type { ConsulClient } from "../platform/consul/consul-client";
+import { type ServiceWatchOptions, watchService } from "../platform/consul/service-watch";
 import { addressOf, createBalancer } from "../platform/forwarding/balancer";
 import { createRetryBudget } from "../platform/forwarding/retry-budget";
 import type { H2Stream } from "../platform/h2/connection";
@@ -30,8 +32,6 @@ import type { Logger } from "../platform/log";
 import { routerServiceName } from "../platform/router-transport";
 import { defaultServerLimits, type ServerLimits } from "../platform/server-limits";
 import type { TlsFiles } from "../platform/tls";
-import type { ConsulClient } from "../registry/consul-client";
-import { type ServiceWatchOptions, watchService } from "../registry/service-watch";
 
 export interface FrontDoorOptions {
   consul: ConsulClient;

@@ -1,10 +1,10 @@
 // The gateway process: reads GATEWAY_* (and the shared GRPC_*, CONSUL_HTTP_ADDR) and runs the gateway.
 import { EnvReader } from "../platform/config";
+import { createConsulClient } from "../platform/consul/consul-client";
 import { createDiscoveryFromConfig } from "../platform/discovery/discovery-config";
 import { createLogger } from "../platform/log";
 import { runProcess } from "../platform/process";
 import { loadTlsFiles } from "../platform/tls";
-import { createConsulClient } from "../registry/consul-client";
 import { startGateway } from "./gateway";
 import { readGatewayConfig } from "./gateway-config";
 import { loadTokenStore } from "./token-store";

@@ -15,10 +15,10 @@ import {
   type ServiceSummary,
   ServiceSummarySchema,
 } from "../gen/agentplatform/v1/console_pb";
+import type { ConsulClient } from "../platform/consul/consul-client";
+import type { CheckStatus, HealthCheckEntry, ServiceEntry } from "../platform/consul/consul-types";
+import { nextIndex } from "../platform/consul/service-watch";
 import type { Logger } from "../platform/log";
-import type { ConsulClient } from "../registry/consul-client";
-import type { CheckStatus, HealthCheckEntry, ServiceEntry } from "../registry/consul-types";
-import { nextIndex } from "../registry/service-watch";
 import { clientIdFor, serviceKind } from "./service-kind";
 
 export interface RegistryViewOptions {

@@ -1,7 +1,7 @@
 // Registers a server instance in the registry with a health check, keeps it registered, and removes it.
 import { hostname } from "node:os";
-import type { ConsulClient } from "../registry/consul-client";
-import type { CheckDefinition } from "../registry/consul-types";
+import type { ConsulClient } from "./consul/consul-client";
+import type { CheckDefinition } from "./consul/consul-types";
 import type { Logger } from "./log";
 
 export interface InstanceRegistration {

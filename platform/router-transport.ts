@@ -20,8 +20,8 @@ import {
 } from "@connectrpc/connect";
 import { createAsyncIterable } from "@connectrpc/connect/protocol";
 import { createGrpcTransport, Http2SessionManager } from "@connectrpc/connect-node";
-import type { ConsulClient } from "../registry/consul-client";
-import { type ServiceInstance, type ServiceWatch, watchService } from "../registry/service-watch";
+import type { ConsulClient } from "./consul/consul-client";
+import { type ServiceInstance, type ServiceWatch, watchService } from "./consul/service-watch";
 import { formatEndpoint } from "./discovery/endpoint";
 import type { EndpointDiscovery } from "./discovery/endpoint-discovery";
 import type { TlsFiles } from "./tls";

@@ -2,14 +2,14 @@
 // use (started on first use, stopped when unused), the last known set kept and marked stale
 // while the registry cannot be reached, and the catalog of registered names for telling an
 // unknown id (NOT_FOUND) from a known service with nothing healthy (UNAVAILABLE).
-import type { ConsulClient } from "../registry/consul-client";
-import type { CatalogServices } from "../registry/consul-types";
+import type { ConsulClient } from "../platform/consul/consul-client";
+import type { CatalogServices } from "../platform/consul/consul-types";
 import {
   type ServiceInstance,
   type ServiceWatch,
   type ServiceWatchOptions,
   watchService,
-} from "../registry/service-watch";
+} from "../platform/consul/service-watch";
 
 export interface ServiceView {
   service: string;

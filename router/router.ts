@@ -11,6 +11,8 @@ import { Health } from "../gen/grpc/health/v1/health_pb";
 import { advertiseAddressFor } from "../platform/advertise-address";
 import { createJwtInterceptor, healthCheckMethods } from "../platform/auth/jwt";
 import { type JwtAuthConfig, loadJwtAuthenticator } from "../platform/auth/jwt-config";
+import type { ConsulClient } from "../platform/consul/consul-client";
+import type { ServiceWatchOptions } from "../platform/consul/service-watch";
 import { addressOf, type BalancerKind, createBalancer } from "../platform/forwarding/balancer";
 import { createRetryBudget } from "../platform/forwarding/retry-budget";
 import { type RelayFront, startRelayFront } from "../platform/h2/relay-front";
@@ -22,8 +24,6 @@ import { type Registration, registerInstance } from "../platform/registration";
 import { routerServiceName } from "../platform/router-transport";
 import { defaultServerLimits, type ServerLimits } from "../platform/server-limits";
 import type { TlsFiles } from "../platform/tls";
-import type { ConsulClient } from "../registry/consul-client";
-import type { ServiceWatchOptions } from "../registry/service-watch";
 import {
   type CachedServiceView,
   createRouterAdminService,

@@ -4,13 +4,13 @@
 import { gunzipSync } from "node:zlib";
 import { Code, ConnectError } from "@connectrpc/connect";
 import type { JwtAuthenticator } from "../platform/auth/jwt";
+import type { ServiceInstance } from "../platform/consul/service-watch";
 import { type AttemptVerdict, addressOf, type Balancer } from "../platform/forwarding/balancer";
 import type { FirstMessage } from "../platform/forwarding/first-message";
 import { readStringField, WireFormatError } from "../platform/forwarding/protobuf-wire";
 import type { RetryBudget } from "../platform/forwarding/retry-budget";
 import type { AttemptFailureKind } from "../platform/h2/relayed-call";
 import type { Logger } from "../platform/log";
-import type { ServiceInstance } from "../registry/service-watch";
 import type { LinkedAgents } from "./agent-link/linked-agents";
 import type { EndpointDirectory, ServiceView } from "./endpoint-directory";
 import type { CallRecorder } from "./metrics/call-recorder";

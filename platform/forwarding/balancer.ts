@@ -1,6 +1,6 @@
 // Picks an instance for each call among a service's healthy instances, and takes instances that
 // keep failing out of rotation for a while (outlier ejection with exponential, capped recovery).
-import type { ServiceInstance } from "../../registry/service-watch";
+import type { ServiceInstance } from "../consul/service-watch";
 
 export type BalancerKind = "p2c" | "round_robin";
 export const balancerKinds: readonly BalancerKind[] = ["p2c", "round_robin"];

@@ -3,10 +3,10 @@
 // router refreshes while a link is up. When the last link goes, the check turns critical at once
 // and the registration is removed after a grace period (the agent may come straight back).
 
+import type { ConsulClient } from "../../platform/consul/consul-client";
+import { ConsulError } from "../../platform/consul/consul-client";
+import type { ServiceRegistration } from "../../platform/consul/consul-types";
 import type { Logger } from "../../platform/log";
-import type { ConsulClient } from "../../registry/consul-client";
-import { ConsulError } from "../../registry/consul-client";
-import type { ServiceRegistration } from "../../registry/consul-types";
 
 export interface LinkedServiceInfo {
   agentId: string;

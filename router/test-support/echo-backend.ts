@@ -9,11 +9,11 @@ import {
   TaskStatusResponseSchema,
   TaskWorker,
 } from "../../gen/agentplatform/v1/platform_pb";
+import type { ConsulClient } from "../../platform/consul/consul-client";
 import { type GrpcServer, startGrpcServer } from "../../platform/grpc-server";
 import { createHealthStatusTable } from "../../platform/health";
 import { createLogger } from "../../platform/log";
 import { type Registration, registerInstance } from "../../platform/registration";
-import type { ConsulClient } from "../../registry/consul-client";
 
 export interface EchoBackend {
   readonly server: GrpcServer;

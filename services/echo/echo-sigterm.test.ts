@@ -1,7 +1,7 @@
 import { spawn } from "node:child_process";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { ConsulClient } from "../../registry/consul-client";
+import type { ConsulClient } from "../../platform/consul/consul-client";
 import type { EmbeddedRegistry } from "../../registry/embedded/embedded-registry";
 import { clientsFor, eventually, startTestRegistry } from "../sdk/test-support";
 

@@ -1,9 +1,9 @@
 import * as http from "node:http";
 import type { AddressInfo } from "node:net";
 import { afterEach, describe, expect, it } from "vitest";
+import { eventually } from "../../registry/embedded/eventually";
 import { createConsulClient } from "./consul-client";
 import type { ServiceEntry } from "./consul-types";
-import { eventually } from "./embedded/eventually";
 import { nextIndex, type ServiceSnapshot, type ServiceWatch, watchService } from "./service-watch";
 
 /** One request the fake registry received: the ?index it carried (0 when absent) and when. */
