@@ -122,13 +122,16 @@ export function createRegistryView(options: RegistryViewOptions): RegistryView {
     if (catalogAnswered && [...services.values()].every((s) => s.answered)) readyResolve();
   };
 
+  /** Waits ms, or less when `signal` aborts; leaves no listener behind either way. */
   const sleep = (ms: number, signal: AbortSignal) =>
     new Promise<void>((resolve) => {
-      const t = setTimeout(resolve, ms);
-      signal.addEventListener("abort", () => {
+      const done = () => {
         clearTimeout(t);
+        signal.removeEventListener("abort", done);
         resolve();
-      });
+      };
+      const t = setTimeout(done, ms);
+      signal.addEventListener("abort", done, { once: true });
     });
 
   const historyKey = (node: string, checkId: string) => `${node}\u0000${checkId}`;
