@@ -19,8 +19,10 @@ import type { HeaderList } from "./hpack";
  * - refused: the upstream refused the stream (REFUSED_STREAM, or GOAWAY before it); nothing ran.
  * - unavailable: the upstream answered UNAVAILABLE without any response message.
  * - reset: the stream broke after the request was sent; the call may have run.
+ * - timeout: the deadline passed (ours, or the caller's reset at it) before the upstream sent
+ *   any response byte: a hung upstream looks like this. Never retried; counted by the subclass.
  */
-export type AttemptFailureKind = "connect" | "refused" | "unavailable" | "reset";
+export type AttemptFailureKind = "connect" | "refused" | "unavailable" | "reset" | "timeout";
 
 export interface AttemptFailure {
   kind: AttemptFailureKind;
@@ -52,6 +54,14 @@ export function codeForHttpStatus(status: number): Code {
 const dropResponseHeaders = new Set(["connection", "keep-alive", "transfer-encoding", "date"]);
 const noAddresses: readonly string[] = [];
 const defaultMaxReplayBytes = 1024 * 1024;
+/**
+ * A caller's reset this close to its deadline (the larger of 20 ms and a tenth of the timeout,
+ * at most 250 ms) is its deadline passing: its clock started before ours, so its timer fires
+ * first, and the call is counted as DEADLINE_EXCEEDED rather than CANCELLED.
+ */
+function deadlineSlackMs(timeoutMs: number): number {
+  return Math.min(250, Math.max(20, timeoutMs / 10));
+}
 
 function responseHeadersFor(headers: HeaderList, out: HeaderList = []): HeaderList {
   for (let i = 0; i < headers.length; i += 2) {
@@ -251,9 +261,18 @@ export abstract class RelayedCall implements H2StreamHandler {
   private callerGone(): void {
     if (this.finished) return;
     const at = performance.now();
+    const deadlineAt = this.deadlineAt;
+    const expired =
+      deadlineAt !== undefined && at >= deadlineAt - deadlineSlackMs(deadlineAt - this.startedAt);
+    const code = expired ? Code.DeadlineExceeded : Code.Canceled;
     this.cancelUpstream();
-    if (this.up !== undefined) this.endAttempt(Code.Canceled, undefined);
-    this.finish(Code.Canceled, "caller cancelled", at);
+    if (this.up !== undefined) this.endAttempt(code, expired ? this.silentUpstream() : undefined);
+    this.finish(code, expired ? "caller's deadline passed" : "caller cancelled", at);
+  }
+
+  /** "timeout" when the upstream has sent nothing for this call yet, else undefined. */
+  private silentUpstream(): AttemptFailureKind | undefined {
+    return this.responseHeaders === undefined && !this.committed ? "timeout" : undefined;
   }
 
   // --- attempts ---
@@ -462,7 +481,7 @@ export abstract class RelayedCall implements H2StreamHandler {
   /** @internal the deadline timer's target. */
   deadlinePassed(): void {
     if (this.finished) return;
-    if (this.up !== undefined) this.endAttempt(Code.DeadlineExceeded, undefined);
+    if (this.up !== undefined) this.endAttempt(Code.DeadlineExceeded, this.silentUpstream());
     this.fail(Code.DeadlineExceeded, "deadline exceeded");
   }
 
