@@ -135,6 +135,7 @@ export async function startRouter(options: RouterOptions): Promise<Router> {
     ...(options.watch ? { watch: options.watch } : {}),
     onAnswer: (service) => metrics.registryAnswered(service),
     onForget: (service) => metrics.registryForgotten(service),
+    onHeld: (service, sinceMs) => metrics.registryHeld(service, sinceMs),
   });
   const balancer = createBalancer({
     kind: balancerKind,

@@ -171,7 +171,7 @@ export class Routing {
       );
     }
     return new ConnectError(
-      `no healthy instance of "${service}" (${method.kind} "${id}")${current.stale ? "; registry unreachable" : ""}`,
+      `${method.kind} "${id}" is known but has no healthy instance of "${service}" now${current.stale && current.heldSince === undefined ? " (registry unreachable)" : ""}; retry later`,
       Code.Unavailable,
     );
   }

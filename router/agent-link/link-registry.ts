@@ -26,6 +26,11 @@ export interface LinkRegistryOptions {
   ttlMs?: number;
   /** How long a service with no link stays registered (critical) before removal. Default 30000 ms. */
   offlineGraceMs?: number;
+  /**
+   * How often the registry is asked whether it still has each linked service (a local-agent
+   * read), so one that restarted without its state has them back within this. Default 1000 ms.
+   */
+  presenceCheckMs?: number;
 }
 
 export interface LinkRegistry {
@@ -48,6 +53,8 @@ interface Entry {
   chain: Promise<void>;
   removeTimer?: NodeJS.Timeout;
   registered: boolean;
+  /** A presence check is queued or running. */
+  checking?: boolean;
 }
 
 export function splitHostPort(address: string): { host: string; port: number } {
@@ -103,6 +110,30 @@ export function createLinkRegistry(options: LinkRegistryOptions): LinkRegistry {
     Math.max(200, Math.floor(ttlMs / 3)),
   );
   refresh.unref();
+
+  // Between TTL refreshes: a registry that restarted empty gets the linked services back at once.
+  const presence = setInterval(
+    () => {
+      for (const entry of entries.values()) {
+        if (!entry.up || !entry.registered || entry.checking) continue;
+        entry.checking = true;
+        enqueue(entry, async () => {
+          try {
+            if ((await consul.agentService(entry.id)) === undefined && entry.up) {
+              await register(entry);
+            }
+          } catch (err) {
+            // Unreachable: the TTL refresh reports it; checked again in a second.
+            log.debug("registry presence check failed", { service: entry.body.Name, err });
+          } finally {
+            entry.checking = false;
+          }
+        });
+      }
+    },
+    Math.max(100, options.presenceCheckMs ?? 1000),
+  );
+  presence.unref();
 
   return {
     up(service, info, links) {
@@ -179,6 +210,7 @@ export function createLinkRegistry(options: LinkRegistryOptions): LinkRegistry {
     async close() {
       closed = true;
       clearInterval(refresh);
+      clearInterval(presence);
       const all = [...entries.values()];
       entries.clear();
       for (const entry of all) {
