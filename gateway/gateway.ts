@@ -61,6 +61,11 @@ export interface GatewayOptions {
   registryWait?: string;
   /** Router stats sampling interval. Default 1000 ms. */
   metricsIntervalMs?: number;
+  /**
+   * How long an empty list of routers right after a registry outage or restart is disbelieved,
+   * in ms. Default 30000 (REGISTRY_EMPTY_GRACE_MS).
+   */
+  emptyRegistryGraceMs?: number;
   logger: Logger;
 }
 
@@ -144,6 +149,9 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     interceptors: upstreamAuth,
     ...(options.tls ? { tls: options.tls } : {}),
     ...(options.routerDiscovery ? { discovery: options.routerDiscovery } : {}),
+    ...(options.emptyRegistryGraceMs !== undefined
+      ? { watch: { emptyGraceMs: options.emptyRegistryGraceMs } }
+      : {}),
   });
 
   let label: Promise<string> | undefined;
@@ -218,6 +226,9 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
         limits,
         ...(options.frontDoorAuth ? { auth: options.frontDoorAuth } : {}),
         ...(options.tls ? { tls: options.tls, routerTls: options.tls } : {}),
+        ...(options.emptyRegistryGraceMs !== undefined
+          ? { watch: { emptyGraceMs: options.emptyRegistryGraceMs } }
+          : {}),
       });
     }
   } catch (err) {

@@ -37,6 +37,7 @@ runProcess(log, async () => {
     ...(config.routerDiscovery
       ? { routerDiscovery: createDiscoveryFromConfig(config.routerDiscovery, consul) }
       : {}),
+    emptyRegistryGraceMs: config.emptyRegistryGraceMs,
     logger: log,
   });
   return { stop: () => gateway.close() };

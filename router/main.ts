@@ -4,6 +4,7 @@ import { readAdvertiseAddress } from "../platform/advertise-address";
 import { readJwtConfig } from "../platform/auth/jwt-config";
 import { EnvReader } from "../platform/config";
 import { createConsulClient } from "../platform/consul/consul-client";
+import { defaultEmptyGraceMs } from "../platform/consul/service-watch";
 import { balancerKinds } from "../platform/forwarding/balancer";
 import { createLogger } from "../platform/log";
 import { startMetricsServer } from "../platform/metrics-http";
@@ -24,6 +25,7 @@ runProcess(log, async () => {
   const consulAddress = env.string("CONSUL_HTTP_ADDR", "127.0.0.1:8500");
   const routerId = env.optionalString("ROUTER_ID");
   const cacheTtlMs = env.durationMs("ROUTER_CACHE_TTL_MS", 60_000);
+  const emptyGraceMs = env.durationMs("REGISTRY_EMPTY_GRACE_MS", defaultEmptyGraceMs);
   const balancer = env.oneOf("ROUTER_BALANCER", balancerKinds, "p2c");
   // 0 picks a free port; -1 turns the listener off.
   const metricsPort = env.int("METRICS_PORT", 0, { min: -1, max: 65535 });
@@ -51,6 +53,7 @@ runProcess(log, async () => {
     ...(routerId ? { routerId } : {}),
     version: process.env.npm_package_version ?? "0.0.0",
     cacheTtlMs,
+    watch: { emptyGraceMs },
     balancer,
     limits,
     ...(tls ? { tls } : {}),
