@@ -186,6 +186,7 @@ export async function startFrontDoor(options: FrontDoorOptions): Promise<FrontDo
     limits,
     ...(options.tls ? { tls: options.tls } : {}),
     ...(options.routerTls ? { upstreamTls: options.routerTls } : {}),
+    upstream: { onUnresponsive: (router) => balancer.unresponsive(router) },
     internal: { routes: (router: ConnectRouter) => health.routes(router) },
     take: (targets) => (stream, headers, startedAt) => {
       const path = headerValue(headers, ":path") ?? "";

@@ -53,4 +53,42 @@ describe("under steady load through the front door", () => {
     // Calls kept flowing all along (the loop keeps a steady pace even on a loaded machine).
     expect(results.length).toBeGreaterThan(200);
   }, 60_000);
+
+  it("a frozen echo agent (SIGSTOP: TCP open, nothing answers) is taken out of rotation within 3 s, failing at most the calls stuck on it", async () => {
+    const frozen = cluster.echoAddress("echo-2");
+    const load = steadyLoad({
+      address: cluster.frontDoorAddress,
+      rate: 50,
+      durationMs: 8000,
+      timeoutMs: 10_000,
+    });
+    await new Promise((r) => setTimeout(r, 1500));
+    const stoppedAt = performance.now();
+    cluster.signal("echo-2", "SIGSTOP");
+    const ejected = new RegExp(
+      `router-\\d\\| .*taken out of rotation.*backend=${frozen.replace(/\./g, "\\.")}`,
+    );
+    try {
+      await until(
+        "a router to take the frozen instance out of rotation",
+        () => cluster.lineSeen(ejected, stoppedAt) !== undefined,
+        15_000,
+      );
+      const results = await load;
+      const ejectedAt = cluster.lineSeen(ejected, stoppedAt) ?? Number.POSITIVE_INFINITY;
+      // Measured from the freeze; the registry's own check (2 s interval, 2 s timeout) would
+      // take it out later than this, and deadlines (10 s) much later.
+      expect(ejectedAt - stoppedAt).toBeLessThan(3000);
+      const bad = failed(results);
+      // Only calls already on the frozen instance fail (UNAVAILABLE once its connection is
+      // given up); calls sent after it was taken out of rotation all succeed.
+      expect(bad.length, summarise(results)).toBeLessThanOrEqual(6);
+      expect(
+        bad.filter((r) => r.startedAt > ejectedAt + 500),
+        summarise(results),
+      ).toEqual([]);
+    } finally {
+      cluster.signal("echo-2", "SIGCONT");
+    }
+  }, 60_000);
 });

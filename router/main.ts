@@ -27,6 +27,11 @@ runProcess(log, async () => {
   const cacheTtlMs = env.durationMs("ROUTER_CACHE_TTL_MS", 60_000);
   const emptyGraceMs = env.durationMs("REGISTRY_EMPTY_GRACE_MS", defaultEmptyGraceMs);
   const balancer = env.oneOf("ROUTER_BALANCER", balancerKinds, "p2c");
+  const maxEjectionPercent = env.int("ROUTER_MAX_EJECTION_PERCENT", 50, { min: 0, max: 100 });
+  const upstreamPing = {
+    intervalMs: env.durationMs("ROUTER_UPSTREAM_PING_INTERVAL_MS", 1000),
+    timeoutMs: env.durationMs("ROUTER_UPSTREAM_PING_TIMEOUT_MS", 1000),
+  };
   // 0 picks a free port; -1 turns the listener off.
   const metricsPort = env.int("METRICS_PORT", 0, { min: -1, max: 65535 });
   const upstreamTlsEnabled = env.bool("ROUTER_UPSTREAM_TLS", false);
@@ -55,6 +60,8 @@ runProcess(log, async () => {
     cacheTtlMs,
     watch: { emptyGraceMs },
     balancer,
+    maxEjectionPercent,
+    upstreamPing,
     limits,
     ...(tls ? { tls } : {}),
     ...(tls && upstreamTlsEnabled ? { upstreamTls: tls } : {}),

@@ -68,6 +68,13 @@ export interface RouterOptions {
   balancer?: BalancerKind;
   /** Consecutive failures that take an instance out of rotation. Default 5. */
   failuresToEject?: number;
+  /** Most of a service's instances out of rotation at once, in percent. Default 50. */
+  maxEjectionPercent?: number;
+  /**
+   * PING interval on a backend connection with calls outstanding, and how long its answer may
+   * take before the backend is taken out of rotation. Default 1000 and 1000 ms.
+   */
+  upstreamPing?: { intervalMs: number; timeoutMs: number };
   limits?: Partial<ServerLimits>;
   /** Server certificate; with a CA, callers must present certificates (mTLS). */
   tls?: TlsFiles;
@@ -140,6 +147,9 @@ export async function startRouter(options: RouterOptions): Promise<Router> {
   const balancer = createBalancer({
     kind: balancerKind,
     ...(options.failuresToEject !== undefined ? { failuresToEject: options.failuresToEject } : {}),
+    ...(options.maxEjectionPercent !== undefined
+      ? { maxEjectionPercent: options.maxEjectionPercent }
+      : {}),
     onEject(service, backend, forMs) {
       log.warn("instance taken out of rotation", { service, backend, forMs });
       metrics.ejected(service, backend);
@@ -292,6 +302,15 @@ export async function startRouter(options: RouterOptions): Promise<Router> {
     limits,
     ...(options.tls ? { tls: options.tls } : {}),
     ...(options.upstreamTls ? { upstreamTls: options.upstreamTls } : {}),
+    upstream: {
+      ...(options.upstreamPing
+        ? {
+            activePingIntervalMs: options.upstreamPing.intervalMs,
+            activePingTimeoutMs: options.upstreamPing.timeoutMs,
+          }
+        : {}),
+      onUnresponsive: (backend) => balancer.unresponsive(backend),
+    },
     internal: {
       routes,
       ...(linked ? { streamHandler: createLinkedStreamHandler(routing, linked) } : {}),

@@ -33,6 +33,8 @@ export interface ProcessCluster {
   passing(service: string): Promise<number>;
   /** The last lines every process wrote, for failure messages. */
   logTail(): string;
+  /** performance.now() when a process first wrote a line matching `pattern` after `since`. */
+  lineSeen(pattern: RegExp, since: number): number | undefined;
   stop(): Promise<void>;
 }
 
@@ -78,6 +80,7 @@ export async function startProcessCluster(options: ClusterOptions = {}): Promise
   const registryAddress = `127.0.0.1:${registryPort}`;
   const registryUrl = `http://${registryAddress}`;
   const lines: string[] = [];
+  const seen: { at: number; line: string }[] = [];
   const children = new Map<string, ChildProcess>();
   const echoPorts = new Map<string, number>();
 
@@ -164,6 +167,8 @@ export async function startProcessCluster(options: ClusterOptions = {}): Promise
           if (line === "") continue;
           lines.push(`${spec.name}| ${line}`);
           if (lines.length > 400) lines.splice(0, lines.length - 400);
+          seen.push({ at: performance.now(), line: `${spec.name}| ${line}` });
+          if (seen.length > 2000) seen.splice(0, seen.length - 2000);
         }
       });
     }
@@ -221,6 +226,7 @@ export async function startProcessCluster(options: ClusterOptions = {}): Promise
     },
     passing,
     logTail: () => lines.slice(-60).join("\n"),
+    lineSeen: (pattern, since) => seen.find((s) => s.at >= since && pattern.test(s.line))?.at,
     stop,
   };
 }
