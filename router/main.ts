@@ -28,6 +28,11 @@ runProcess(log, async () => {
   const emptyGraceMs = env.durationMs("REGISTRY_EMPTY_GRACE_MS", defaultEmptyGraceMs);
   const balancer = env.oneOf("ROUTER_BALANCER", balancerKinds, "p2c");
   const maxEjectionPercent = env.int("ROUTER_MAX_EJECTION_PERCENT", 50, { min: 0, max: 100 });
+  const overloadControl = env.bool("ROUTER_OVERLOAD_CONTROL", true);
+  const admission = {
+    maxInFlight: env.int("ROUTER_MAX_INFLIGHT_PER_INSTANCE", 1024, { min: 1 }),
+    maxQueue: env.int("ROUTER_MAX_QUEUED_PER_SERVICE", 1024, { min: 0 }),
+  };
   const upstreamPing = {
     intervalMs: env.durationMs("ROUTER_UPSTREAM_PING_INTERVAL_MS", 1000),
     timeoutMs: env.durationMs("ROUTER_UPSTREAM_PING_TIMEOUT_MS", 1000),
@@ -62,6 +67,7 @@ runProcess(log, async () => {
     balancer,
     maxEjectionPercent,
     upstreamPing,
+    admission: overloadControl ? admission : false,
     limits,
     ...(tls ? { tls } : {}),
     ...(tls && upstreamTlsEnabled ? { upstreamTls: tls } : {}),

@@ -29,6 +29,7 @@ import {
   createRouterAdminService,
   type ResolveAnswer,
 } from "./admin-service";
+import { type AdmissionOptions, createAdmission } from "./admission";
 import type { LinkedAgents } from "./agent-link/linked-agents";
 import { createCatalogService } from "./catalog-service";
 import { createEndpointDirectory } from "./endpoint-directory";
@@ -75,6 +76,12 @@ export interface RouterOptions {
    * take before the backend is taken out of rotation. Default 1000 and 1000 ms.
    */
   upstreamPing?: { intervalMs: number; timeoutMs: number };
+  /**
+   * Overload control (router/admission.ts): adaptive concurrency limit per instance under a
+   * circuit breaker, a FIFO queue per service, early refusal of calls that cannot start before
+   * their deadlines. Default on, with AdmissionOptions' defaults; false turns it off.
+   */
+  admission?: AdmissionOptions | false;
   limits?: Partial<ServerLimits>;
   /** Server certificate; with a CA, callers must present certificates (mTLS). */
   tls?: TlsFiles;
@@ -161,6 +168,8 @@ export async function startRouter(options: RouterOptions): Promise<Router> {
   });
 
   const health = createHealthStatusTable(servedServices);
+  const admission =
+    options.admission === false ? undefined : createAdmission(options.admission ?? {});
 
   const self: RouterSelf = {
     get routerId() {
@@ -184,6 +193,7 @@ export async function startRouter(options: RouterOptions): Promise<Router> {
     selfAddress: () => address,
     linkedAgents: linked,
     recorder: metrics,
+    ...(admission ? { admission } : {}),
     maxMessageBytes: limits.maxMessageBytes,
     maxTimeoutMs: limits.maxTimeoutMs,
     ...(auth ? { auth } : {}),
@@ -362,6 +372,7 @@ export async function startRouter(options: RouterOptions): Promise<Router> {
         await linked?.close();
         await started.close(graceMs);
         directory.close();
+        admission?.close();
         metrics.close();
         log.info("stopped", { routerId });
       })();

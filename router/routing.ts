@@ -11,6 +11,7 @@ import { readStringField, WireFormatError } from "../platform/forwarding/protobu
 import type { RetryBudget } from "../platform/forwarding/retry-budget";
 import type { AttemptFailureKind } from "../platform/h2/relayed-call";
 import type { Logger } from "../platform/log";
+import type { Admission } from "./admission";
 import type { LinkedAgents } from "./agent-link/linked-agents";
 import type { EndpointDirectory, ServiceView } from "./endpoint-directory";
 import type { CallRecorder } from "./metrics/call-recorder";
@@ -25,6 +26,8 @@ export interface RoutingDeps {
   selfAddress: () => string;
   linkedAgents: LinkedAgents | undefined;
   recorder: CallRecorder | undefined;
+  /** Overload control: concurrency limits per instance and early refusal. Default none. */
+  admission?: Admission;
   maxMessageBytes: number;
   /** Longest deadline accepted, in ms; 0 for no limit. */
   maxTimeoutMs: number;

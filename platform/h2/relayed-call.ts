@@ -166,13 +166,20 @@ export abstract class RelayedCall implements H2StreamHandler {
     if (readBytes > 0) this.down.consume(readBytes);
   }
 
-  /** Answers the caller with a status of the relay's own and stops everything. */
-  fail(code: number, message: string): void {
+  /**
+   * Answers the caller with a status of the relay's own and stops everything; `extra` trailers
+   * (grpc-retry-pushback-ms, say) go with the status.
+   */
+  fail(code: number, message: string, extra?: HeaderList): void {
     if (this.finished) return;
     this.cancelUpstream();
     const down = this.down;
-    if (this.committed) down.sendTrailers(statusTrailerList(code, message));
-    else down.sendHeaders(trailersOnlyList(code, message), true);
+    const status = this.committed
+      ? statusTrailerList(code, message)
+      : trailersOnlyList(code, message);
+    if (extra !== undefined) status.push(...extra);
+    if (this.committed) down.sendTrailers(status);
+    else down.sendHeaders(status, true);
     this.stopUpload();
     this.finish(code, message, performance.now());
   }
