@@ -52,6 +52,7 @@ async function burst(overloadControl: boolean): Promise<string> {
       `DEADLINE_EXCEEDED ${late.length}`,
       `other ${other.length}${other.length > 0 ? ` (codes ${[...new Set(other.map((r) => (r.code === noStatus ? "reset" : Code[r.code])))].join(",")})` : ""}`,
       `wall ${wallMs.toFixed(0)} ms`,
+      ...(other.length > 0 ? [`\n  e.g. ${other[0]?.message}`] : []),
     ].join("  ");
   } finally {
     await cluster.stop();
