@@ -183,7 +183,8 @@ class RoutedCall extends RelayedCall implements CallRecord, AdmittedCall {
       return;
     }
     this.addresses = addresses;
-    const admission = this.routing.deps.admission;
+    // Streams stay open as long as the task runs: their length says nothing about load.
+    const admission = this.streaming ? undefined : this.routing.deps.admission;
     if (admission !== undefined && admission.admit(this) !== "now") return;
     this.go();
   }
@@ -224,7 +225,7 @@ class RoutedCall extends RelayedCall implements CallRecord, AdmittedCall {
 
   protected override onAttemptStart(address: string): void {
     this.routing.deps.balancer.started(address);
-    const admission = this.routing.deps.admission;
+    const admission = this.streaming ? undefined : this.routing.deps.admission;
     if (admission !== undefined) {
       admission.started(address);
       this.attemptStartedAt = performance.now();
@@ -239,7 +240,9 @@ class RoutedCall extends RelayedCall implements CallRecord, AdmittedCall {
   ): void {
     const deps = this.routing.deps;
     deps.balancer.finished(this.service, address, verdictFor(code, failure));
-    deps.admission?.ended(this.service, address, performance.now() - this.attemptStartedAt);
+    if (!this.streaming) {
+      deps.admission?.ended(this.service, address, performance.now() - this.attemptStartedAt);
+    }
     deps.recorder?.callEnded(this.routed.path, address, this.streaming);
     if (failure === "connect" || failure === "reset") deps.directory.refresh(this.service);
   }
