@@ -105,6 +105,8 @@ export abstract class RelayedCall implements H2StreamHandler {
   private committed = false;
   private deadlineTimer: NodeJS.Timeout | undefined = undefined;
   private responseHeaders: HeaderList | undefined = undefined;
+  /** grpc-retry-pushback-ms of the last UNAVAILABLE answer, passed on if it is the caller's. */
+  private pushback: string | undefined = undefined;
   /** Request bytes passed upstream but not yet credited back to the caller. */
   private downCredit = 0;
   /** Response bytes passed to the caller but not yet credited back upstream. */
@@ -360,7 +362,8 @@ export abstract class RelayedCall implements H2StreamHandler {
       this.attempt();
       return;
     }
-    this.fail(code, message);
+    const pushback = kind === "unavailable" ? this.pushback : undefined;
+    this.fail(code, message, pushback ? ["grpc-retry-pushback-ms", pushback] : undefined);
   }
 
   private cancelUpstream(): void {
@@ -414,6 +417,10 @@ export abstract class RelayedCall implements H2StreamHandler {
       return;
     }
     if (code === Code.Unavailable && status === 200) {
+      // An overloaded upstream's retry advice (gRFC A6) reaches the caller if this is the answer.
+      this.pushback =
+        (trailers && headerValue(trailers, "grpc-retry-pushback-ms")) ??
+        headerValue(responseHeaders, "grpc-retry-pushback-ms");
       this.attemptFailed("unavailable", code, message);
       return;
     }
