@@ -141,7 +141,9 @@ export function createAdmission(options: AdmissionOptions = {}): Admission {
     );
     call.refused(
       Code.Unavailable,
-      `"${call.service}" is overloaded: ${q.calls.length} calls wait for its instances here and this call would start in about ${Math.round(waitMs)} ms, after its deadline (${Math.max(0, Math.round(left))} ms left); retry after ${pushbackMs} ms`,
+      Number.isFinite(waitMs)
+        ? `"${call.service}" is overloaded: ${q.calls.length} calls wait for its instances here and this call would start in about ${Math.round(waitMs)} ms, after its deadline (${Math.max(0, Math.round(left))} ms left); retry after ${pushbackMs} ms`
+        : `"${call.service}" is overloaded: its queue here is full (${q.calls.length} calls wait for its instances); retry after ${pushbackMs} ms`,
       pushbackMs,
     );
   };
