@@ -75,8 +75,8 @@ export async function startProcessCluster(options: ClusterOptions = {}): Promise
   const routers = options.routers ?? 2;
   const dataDir = mkdtempSync(join(tmpdir(), "fault-cluster-"));
   const registryPort = await freePort();
-  const frontDoorPort = await freePort();
-  const httpPort = await freePort();
+  // The gateway takes free ports and says which in its log: no race with other processes.
+  let frontDoorPort = 0;
   const registryAddress = `127.0.0.1:${registryPort}`;
   const registryUrl = `http://${registryAddress}`;
   const lines: string[] = [];
@@ -132,12 +132,18 @@ export async function startProcessCluster(options: ClusterOptions = {}): Promise
     entry: "gateway/main.ts",
     env: {
       GATEWAY_HOST: "127.0.0.1",
-      GATEWAY_GRPC_PORT: String(frontDoorPort),
-      GATEWAY_HTTP_PORT: String(httpPort),
+      GATEWAY_GRPC_PORT: "0",
+      GATEWAY_HTTP_PORT: "0",
+      LOG_LEVEL: "info",
       GATEWAY_AUDIT_LOG: join(dataDir, "audit.log"),
     },
     ready: () =>
       until("the front door", async () => {
+        if (frontDoorPort === 0) {
+          const line = seen.find((s) => s.line.includes("gRPC front door listening"))?.line;
+          frontDoorPort = Number(/address=\S*:(\d+)/.exec(line ?? "")?.[1] ?? 0);
+          if (frontDoorPort === 0) return false;
+        }
         const client = createClient(
           AgentService,
           createGrpcTransport({ baseUrl: `http://127.0.0.1:${frontDoorPort}` }),
@@ -211,7 +217,9 @@ export async function startProcessCluster(options: ClusterOptions = {}): Promise
 
   return {
     registryAddress,
-    frontDoorAddress: `127.0.0.1:${frontDoorPort}`,
+    get frontDoorAddress() {
+      return `127.0.0.1:${frontDoorPort}`;
+    },
     names: () => specs.map((s) => s.name),
     echoAddress: (name) => `127.0.0.1:${echoPorts.get(name) ?? 0}`,
     signal(name, signal) {
