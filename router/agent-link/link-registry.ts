@@ -27,8 +27,9 @@ export interface LinkRegistryOptions {
   /** How long a service with no link stays registered (critical) before removal. Default 30000 ms. */
   offlineGraceMs?: number;
   /**
-   * How often the registry is asked whether it still has each linked service (a local-agent
-   * read), so one that restarted without its state has them back within this. Default 1000 ms.
+   * How often the registry is asked whether it still has a linked service (one local-agent
+   * read, whatever the number of links), so one that restarted without its state has them all
+   * back within this. Default 1000 ms.
    */
   presenceCheckMs?: number;
 }
@@ -53,8 +54,6 @@ interface Entry {
   chain: Promise<void>;
   removeTimer?: NodeJS.Timeout;
   registered: boolean;
-  /** A presence check is queued or running. */
-  checking?: boolean;
 }
 
 export function splitHostPort(address: string): { host: string; port: number } {
@@ -112,24 +111,34 @@ export function createLinkRegistry(options: LinkRegistryOptions): LinkRegistry {
   refresh.unref();
 
   // Between TTL refreshes: a registry that restarted empty gets the linked services back at once.
+  // One read a second, whatever the number of links: if the registry forgot one registration,
+  // it forgot them all (a restart), so every linked service registers again.
+  let checking = false;
+  let cursor = 0;
   const presence = setInterval(
     () => {
-      for (const entry of entries.values()) {
-        if (!entry.up || !entry.registered || entry.checking) continue;
-        entry.checking = true;
-        enqueue(entry, async () => {
-          try {
-            if ((await consul.agentService(entry.id)) === undefined && entry.up) {
-              await register(entry);
-            }
-          } catch (err) {
-            // Unreachable: the TTL refresh reports it; checked again in a second.
-            log.debug("registry presence check failed", { service: entry.body.Name, err });
-          } finally {
-            entry.checking = false;
+      const live = [...entries.values()].filter((e) => e.up && e.registered);
+      if (checking || live.length === 0) return;
+      const probe = live[cursor++ % live.length] as Entry;
+      checking = true;
+      consul
+        .agentService(probe.id)
+        .then((found) => {
+          if (found !== undefined || closed) return;
+          log.info("the registry forgot the dial-in agents: registering them again", {
+            services: live.length,
+          });
+          for (const entry of entries.values()) {
+            if (entry.up) enqueue(entry, () => register(entry));
           }
+        })
+        .catch((err: unknown) => {
+          // Unreachable: the TTL refresh reports it; checked again in a second.
+          log.debug("registry presence check failed", { err });
+        })
+        .finally(() => {
+          checking = false;
         });
-      }
     },
     Math.max(100, options.presenceCheckMs ?? 1000),
   );
