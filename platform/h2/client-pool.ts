@@ -18,8 +18,6 @@ export interface H2ClientPoolOptions {
   pingIntervalMs?: number;
   /** A PING unanswered this long drops the connection. Default 5000 ms. */
   pingTimeoutMs?: number;
-  /** A connection with no streams for this long is closed. Default 120000 ms. */
-  idleConnectionMs?: number;
   /**
    * PING interval on a connection with calls outstanding, so a peer that stopped answering
    * (a frozen process, a dead host behind an open TCP connection) is noticed within about
@@ -37,6 +35,8 @@ export interface H2ClientPoolOptions {
    * sent no SETTINGS within connectTimeoutMs: outlier detection takes it out of rotation.
    */
   onUnresponsive?(address: string, why: string): void;
+  /** A connection with no streams for this long is closed. Default 120000 ms. */
+  idleConnectionMs?: number;
   /** Most connections per upstream, opened as earlier ones fill up. Default 4. */
   maxConnectionsPerUpstream?: number;
   logger: Logger;
