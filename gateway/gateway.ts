@@ -57,15 +57,15 @@ export interface GatewayOptions {
    * DNS). Default: the healthy "grpc-router" instances in the registry.
    */
   routerDiscovery?: EndpointDiscovery;
-  /** Blocking-query wait for the registry view. Default "30s". */
-  registryWait?: string;
-  /** Router stats sampling interval. Default 1000 ms. */
-  metricsIntervalMs?: number;
   /**
    * How long an empty list of routers right after a registry outage or restart is disbelieved,
    * in ms. Default 30000 (REGISTRY_EMPTY_GRACE_MS).
    */
   emptyRegistryGraceMs?: number;
+  /** Blocking-query wait for the registry view. Default "30s". */
+  registryWait?: string;
+  /** Router stats sampling interval. Default 1000 ms. */
+  metricsIntervalMs?: number;
   logger: Logger;
 }
 

@@ -31,13 +31,13 @@ runProcess(log, async () => {
     ...(config.registryLabel ? { registryLabel: config.registryLabel } : {}),
     limits: config.limits,
     gatewayLimits: config.gatewayLimits,
+    emptyRegistryGraceMs: config.emptyRegistryGraceMs,
     ...(tls ? { tls } : {}),
     ...(config.upstreamToken ? { upstreamToken: config.upstreamToken } : {}),
     ...(config.frontDoorAuth ? { frontDoorAuth: config.frontDoorAuth } : {}),
     ...(config.routerDiscovery
       ? { routerDiscovery: createDiscoveryFromConfig(config.routerDiscovery, consul) }
       : {}),
-    emptyRegistryGraceMs: config.emptyRegistryGraceMs,
     logger: log,
   });
   return { stop: () => gateway.close() };
