@@ -27,11 +27,11 @@ import { grpcContentTypes, type Routing, readTarget, verdictFor } from "./routin
 /** One routed call, from its first byte to its metrics record. */
 class RoutedCall extends RelayedCall implements CallRecord, AdmittedCall {
   service = "";
+  /** performance.now() when the current attempt started, for the instance's latency. */
+  private attemptStartedAt = 0;
   private reader: FirstMessageReader | undefined;
   private resolving = false;
   private addresses: readonly string[] = [];
-  /** performance.now() when the current attempt started, for the instance's latency. */
-  private attemptStartedAt = 0;
 
   constructor(
     private readonly routing: Routing,
@@ -225,12 +225,12 @@ class RoutedCall extends RelayedCall implements CallRecord, AdmittedCall {
 
   protected override onAttemptStart(address: string): void {
     this.routing.deps.balancer.started(address);
+    this.routing.deps.recorder?.callStarted(this.routed.path, address, this.streaming);
     const admission = this.streaming ? undefined : this.routing.deps.admission;
     if (admission !== undefined) {
       admission.started(address);
       this.attemptStartedAt = performance.now();
     }
-    this.routing.deps.recorder?.callStarted(this.routed.path, address, this.streaming);
   }
 
   protected override onAttemptEnd(
@@ -240,11 +240,11 @@ class RoutedCall extends RelayedCall implements CallRecord, AdmittedCall {
   ): void {
     const deps = this.routing.deps;
     deps.balancer.finished(this.service, address, verdictFor(code, failure));
+    deps.recorder?.callEnded(this.routed.path, address, this.streaming);
+    if (failure === "connect" || failure === "reset") deps.directory.refresh(this.service);
     if (!this.streaming) {
       deps.admission?.ended(this.service, address, performance.now() - this.attemptStartedAt);
     }
-    deps.recorder?.callEnded(this.routed.path, address, this.streaming);
-    if (failure === "connect" || failure === "reset") deps.directory.refresh(this.service);
   }
 
   protected override onFinish(): void {
