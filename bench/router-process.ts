@@ -2,9 +2,9 @@
 // call can be read from /proc. Discovers backends in the registry at BENCH_CONSUL_ADDR.
 import { readJwtConfig } from "../platform/auth/jwt-config";
 import { EnvReader } from "../platform/config";
+import { createConsulClient } from "../platform/consul/consul-client";
 import { createLogger } from "../platform/log";
 import { startTracing } from "../platform/tracing";
-import { createConsulClient } from "../registry/consul-client";
 import { startRouter } from "../router/router";
 import { announceReady } from "./child-process";
 

@@ -5,9 +5,9 @@ import * as http2 from "node:http2";
 import type { AddressInfo } from "node:net";
 import { create, toBinary } from "@bufbuild/protobuf";
 import { TaskResponseSchema } from "../gen/agentplatform/v1/platform_pb";
+import { createConsulClient } from "../platform/consul/consul-client";
 import { createLogger } from "../platform/log";
 import { registerInstance } from "../platform/registration";
-import { createConsulClient } from "../registry/consul-client";
 import { announceReady } from "./child-process";
 import { requestInput } from "./request-frame";
 

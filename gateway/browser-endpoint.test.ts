@@ -5,7 +5,7 @@ import { createConnectTransport, createGrpcWebTransport } from "@connectrpc/conn
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ConsoleService, Role } from "../gen/agentplatform/v1/console_pb";
 import { ConfigError } from "../platform/config";
-import { createConsulClient } from "../registry/consul-client";
+import { createConsulClient } from "../platform/consul/consul-client";
 import {
   type EmbeddedRegistry,
   startEmbeddedRegistry,

@@ -8,7 +8,7 @@ import {
   Role,
 } from "../gen/agentplatform/v1/console_pb";
 import { ResolveResponseSchema } from "../gen/agentplatform/v1/router_admin_pb";
-import type { ConsulClient } from "../registry/consul-client";
+import type { ConsulClient } from "../platform/consul/consul-client";
 import type { AuditLog } from "./audit-log";
 import { auditNoteKey } from "./browser-interceptors";
 import { callerKey } from "./caller";

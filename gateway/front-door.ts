@@ -8,6 +8,8 @@ import { Code, ConnectError } from "@connectrpc/connect";
 import { AgentLink } from "../gen/agentplatform/v1/link_pb";
 import { healthCheckMethods } from "../platform/auth/jwt";
 import { type JwtAuthConfig, loadJwtAuthenticator } from "../platform/auth/jwt-config";
+import type { ConsulClient } from "../platform/consul/consul-client";
+import { type ServiceWatchOptions, watchService } from "../platform/consul/service-watch";
 import { addressOf, createBalancer } from "../platform/forwarding/balancer";
 import { createRetryBudget } from "../platform/forwarding/retry-budget";
 import type { H2Stream } from "../platform/h2/connection";
@@ -31,8 +33,6 @@ import { routerServiceName } from "../platform/router-transport";
 import { defaultServerLimits, type ServerLimits } from "../platform/server-limits";
 import type { TlsFiles } from "../platform/tls";
 import { type RelayTrace, startRelayTrace } from "../platform/tracing";
-import type { ConsulClient } from "../registry/consul-client";
-import { type ServiceWatchOptions, watchService } from "../registry/service-watch";
 
 export interface FrontDoorOptions {
   consul: ConsulClient;
@@ -200,6 +200,7 @@ export async function startFrontDoor(options: FrontDoorOptions): Promise<FrontDo
     limits,
     ...(options.tls ? { tls: options.tls } : {}),
     ...(options.routerTls ? { upstreamTls: options.routerTls } : {}),
+    upstream: { onUnresponsive: (router) => balancer.unresponsive(router) },
     internal: { routes: (router: ConnectRouter) => health.routes(router) },
     take: (targets) => (stream, headers, startedAt) => {
       const path = headerValue(headers, ":path") ?? "";

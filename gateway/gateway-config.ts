@@ -1,6 +1,8 @@
 // The gateway's settings from the environment, read once at start.
+
 import { type JwtAuthConfig, readJwtConfig } from "../platform/auth/jwt-config";
 import { EnvReader } from "../platform/config";
+import { defaultEmptyGraceMs } from "../platform/consul/service-watch";
 import {
   type DiscoveryConfig,
   readOptionalDiscoveryConfig,
@@ -49,6 +51,11 @@ export interface GatewayConfig {
   tls: TlsConfig;
   /** Where the browser endpoint finds the routers (GRPC_DISCOVERY_ORDER, GRPC_STATIC_ENDPOINTS, ...); default the registry. */
   routerDiscovery?: DiscoveryConfig;
+  /**
+   * How long an empty list of routers right after a registry outage or restart is disbelieved
+   * (REGISTRY_EMPTY_GRACE_MS, default 30 s): the last known routers keep serving meanwhile.
+   */
+  emptyRegistryGraceMs: number;
 }
 
 export const defaultCorsOrigins = ["http://localhost:3000", "http://127.0.0.1:3000"];
@@ -97,6 +104,7 @@ export function readGatewayConfig(env: EnvReader = new EnvReader()): GatewayConf
       ),
     },
     tls: readTlsConfig(env),
+    emptyRegistryGraceMs: env.durationMs("REGISTRY_EMPTY_GRACE_MS", defaultEmptyGraceMs),
   };
   const routerDiscovery = readOptionalDiscoveryConfig(env);
   if (routerDiscovery) config.routerDiscovery = routerDiscovery;

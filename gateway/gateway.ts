@@ -6,13 +6,13 @@ import { createContextValues, type Interceptor } from "@connectrpc/connect";
 import { connectNodeAdapter } from "@connectrpc/connect-node";
 import type { JwtAuthConfig } from "../platform/auth/jwt-config";
 import { ConfigError } from "../platform/config";
+import type { ConsulClient } from "../platform/consul/consul-client";
 import type { EndpointDiscovery } from "../platform/discovery/endpoint-discovery";
 import type { Logger } from "../platform/log";
 import { createRouterTransport, type RouterTransport } from "../platform/router-transport";
 import { defaultServerLimits, type ServerLimits } from "../platform/server-limits";
 import type { TlsFiles } from "../platform/tls";
 import { serverTracingInterceptor } from "../platform/tracing";
-import type { ConsulClient } from "../registry/consul-client";
 import { type AuditLog, createAuditLog } from "./audit-log";
 import { createBrowserInterceptors } from "./browser-interceptors";
 import { type BrowserServer, startBrowserServer } from "./browser-server";
@@ -60,6 +60,11 @@ export interface GatewayOptions {
    * DNS). Default: the healthy "grpc-router" instances in the registry.
    */
   routerDiscovery?: EndpointDiscovery;
+  /**
+   * How long an empty list of routers right after a registry outage or restart is disbelieved,
+   * in ms. Default 30000 (REGISTRY_EMPTY_GRACE_MS).
+   */
+  emptyRegistryGraceMs?: number;
   /** Blocking-query wait for the registry view. Default "30s". */
   registryWait?: string;
   /** Router stats sampling interval. Default 1000 ms. */
@@ -151,6 +156,9 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     interceptors: upstreamAuth,
     ...(options.tls ? { tls: options.tls } : {}),
     ...(options.routerDiscovery ? { discovery: options.routerDiscovery } : {}),
+    ...(options.emptyRegistryGraceMs !== undefined
+      ? { watch: { emptyGraceMs: options.emptyRegistryGraceMs } }
+      : {}),
   });
 
   let label: Promise<string> | undefined;
@@ -232,6 +240,9 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
         limits,
         ...(options.frontDoorAuth ? { auth: options.frontDoorAuth } : {}),
         ...(options.tls ? { tls: options.tls, routerTls: options.tls } : {}),
+        ...(options.emptyRegistryGraceMs !== undefined
+          ? { watch: { emptyGraceMs: options.emptyRegistryGraceMs } }
+          : {}),
       });
     }
   } catch (err) {

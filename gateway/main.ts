@@ -1,12 +1,12 @@
 // The gateway process: reads GATEWAY_* (and the shared GRPC_*, CONSUL_HTTP_ADDR) and runs the gateway.
 import { EnvReader } from "../platform/config";
+import { createConsulClient } from "../platform/consul/consul-client";
 import { createDiscoveryFromConfig } from "../platform/discovery/discovery-config";
 import { createLogger } from "../platform/log";
 import { startMetricsServer } from "../platform/metrics-http";
 import { runProcess } from "../platform/process";
 import { loadTlsFiles } from "../platform/tls";
 import { startTracing } from "../platform/tracing";
-import { createConsulClient } from "../registry/consul-client";
 import { startGateway } from "./gateway";
 import { readGatewayConfig } from "./gateway-config";
 import { otlpIngestHandler } from "./run-traces";
@@ -43,6 +43,7 @@ runProcess(log, async () => {
     ...(config.registryLabel ? { registryLabel: config.registryLabel } : {}),
     limits: config.limits,
     gatewayLimits: config.gatewayLimits,
+    emptyRegistryGraceMs: config.emptyRegistryGraceMs,
     ...(tls ? { tls } : {}),
     ...(config.upstreamToken ? { upstreamToken: config.upstreamToken } : {}),
     ...(config.frontDoorAuth ? { frontDoorAuth: config.frontDoorAuth } : {}),

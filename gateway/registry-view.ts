@@ -15,10 +15,10 @@ import {
   type ServiceSummary,
   ServiceSummarySchema,
 } from "../gen/agentplatform/v1/console_pb";
+import type { ConsulClient } from "../platform/consul/consul-client";
+import type { CheckStatus, HealthCheckEntry, ServiceEntry } from "../platform/consul/consul-types";
+import { nextIndex } from "../platform/consul/service-watch";
 import type { Logger } from "../platform/log";
-import type { ConsulClient } from "../registry/consul-client";
-import type { CheckStatus, HealthCheckEntry, ServiceEntry } from "../registry/consul-types";
-import { nextIndex } from "../registry/service-watch";
 import { clientIdFor, serviceKind } from "./service-kind";
 
 export interface RegistryViewOptions {
@@ -122,13 +122,16 @@ export function createRegistryView(options: RegistryViewOptions): RegistryView {
     if (catalogAnswered && [...services.values()].every((s) => s.answered)) readyResolve();
   };
 
+  /** Waits ms, or less when `signal` aborts; leaves no listener behind either way. */
   const sleep = (ms: number, signal: AbortSignal) =>
     new Promise<void>((resolve) => {
-      const t = setTimeout(resolve, ms);
-      signal.addEventListener("abort", () => {
+      const done = () => {
         clearTimeout(t);
+        signal.removeEventListener("abort", done);
         resolve();
-      });
+      };
+      const t = setTimeout(done, ms);
+      signal.addEventListener("abort", done, { once: true });
     });
 
   const historyKey = (node: string, checkId: string) => `${node}\u0000${checkId}`;

@@ -1,7 +1,7 @@
 // Registers a server instance in the registry with a health check, keeps it registered, and removes it.
 import { hostname } from "node:os";
-import type { ConsulClient } from "../registry/consul-client";
-import type { CheckDefinition } from "../registry/consul-types";
+import type { ConsulClient } from "./consul/consul-client";
+import type { CheckDefinition } from "./consul/consul-types";
 import type { Logger } from "./log";
 
 export interface InstanceRegistration {
@@ -46,6 +46,16 @@ export function checkDefinitionFor(reg: InstanceRegistration, id: string): Check
     : { ...common, GRPC: target, GRPCUseTLS: reg.tls ?? false };
 }
 
+export interface RegistrationOptions {
+  /**
+   * How often the registry is asked whether it still has the instance (one local-agent read);
+   * also how soon a registry that restarted without its state has it back. Default 1000 ms.
+   */
+  refreshMs?: number;
+  /** Stops the first registration's retries. */
+  signal?: AbortSignal;
+}
+
 /**
  * Registers the instance, retrying while the registry is unreachable, and re-registers it
  * whenever the registry forgets it (a restarted agent, an expired critical check).
@@ -54,7 +64,7 @@ export async function registerInstance(
   consul: ConsulClient,
   reg: InstanceRegistration,
   log: Logger,
-  { refreshMs = 10_000, signal }: { refreshMs?: number; signal?: AbortSignal } = {},
+  { refreshMs = 1000, signal }: RegistrationOptions = {},
 ): Promise<Registration> {
   const id = reg.id ?? `${reg.name}-${hostname()}-${reg.port}`;
   const body = {
@@ -81,8 +91,11 @@ export async function registerInstance(
   }
   log.info("registered", { service: reg.name, id, address: `${reg.address}:${reg.port}` });
 
+  let checking = false;
   const timer = setInterval(async () => {
-    if (stopped) return;
+    // One check at a time: a registry slower than refreshMs must not pile them up.
+    if (stopped || checking) return;
+    checking = true;
     try {
       if ((await consul.agentService(id)) === undefined && !stopped) {
         await consul.register(body);
@@ -90,6 +103,8 @@ export async function registerInstance(
       }
     } catch (err) {
       log.debug("registry check failed", { err });
+    } finally {
+      checking = false;
     }
   }, refreshMs);
   timer.unref();

@@ -20,8 +20,13 @@ import {
 } from "@connectrpc/connect";
 import { createAsyncIterable } from "@connectrpc/connect/protocol";
 import { createGrpcTransport, Http2SessionManager } from "@connectrpc/connect-node";
-import type { ConsulClient } from "../registry/consul-client";
-import { type ServiceInstance, type ServiceWatch, watchService } from "../registry/service-watch";
+import type { ConsulClient } from "./consul/consul-client";
+import {
+  type ServiceInstance,
+  type ServiceWatch,
+  type ServiceWatchOptions,
+  watchService,
+} from "./consul/service-watch";
 import { formatEndpoint } from "./discovery/endpoint";
 import type { EndpointDiscovery } from "./discovery/endpoint-discovery";
 import type { TlsFiles } from "./tls";
@@ -59,6 +64,8 @@ export interface RouterTransportOptions {
    * be a moment ahead of the last answer, e.g. just after start). Default 1000 ms.
    */
   noRouterWaitMs?: number;
+  /** Tuning of the registry watch (back-off, how long an empty answer is disbelieved). */
+  watch?: ServiceWatchOptions;
 }
 
 export interface RouterTransport extends Transport {
@@ -155,7 +162,7 @@ export function createRouterTransport(options: RouterTransportOptions): RouterTr
   if (options.discovery) {
     source = discoverySource(options.discovery, service);
   } else {
-    watch = watchService(options.consul, service);
+    watch = watchService(options.consul, service, options.watch ?? {});
     source = registrySource(watch, options.consul, options.noRouterWaitMs ?? 1000);
   }
   const cooldownMs = options.refusedRouterCooldownMs ?? 3000;

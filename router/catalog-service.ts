@@ -18,8 +18,8 @@ import {
   ToolService,
   WorkerInfoSchema,
 } from "../gen/agentplatform/v1/platform_pb";
-import type { ConsulClient } from "../registry/consul-client";
-import { type ServiceInstance, toInstance } from "../registry/service-watch";
+import type { ConsulClient } from "../platform/consul/consul-client";
+import { type ServiceInstance, toInstance } from "../platform/consul/service-watch";
 import type { EndpointDirectory, ServiceView } from "./endpoint-directory";
 import { clientIdFor, type ServiceKind, serviceNameFor } from "./routed-methods";
 

@@ -2,14 +2,14 @@
 // use (started on first use, stopped when unused), the last known set kept and marked stale
 // while the registry cannot be reached, and the catalog of registered names for telling an
 // unknown id (NOT_FOUND) from a known service with nothing healthy (UNAVAILABLE).
-import type { ConsulClient } from "../registry/consul-client";
-import type { CatalogServices } from "../registry/consul-types";
+import type { ConsulClient } from "../platform/consul/consul-client";
+import type { CatalogServices } from "../platform/consul/consul-types";
 import {
   type ServiceInstance,
   type ServiceWatch,
   type ServiceWatchOptions,
   watchService,
-} from "../registry/service-watch";
+} from "../platform/consul/service-watch";
 
 export interface ServiceView {
   service: string;
@@ -22,6 +22,11 @@ export interface ServiceView {
   /** True while the registry is unreachable or has not answered within the cache TTL. */
   stale: boolean;
   error?: string;
+  /**
+   * Set while the registry, just back from an outage or an index reset, lists no healthy
+   * instance: `instances` are the last known ones, held since then (ms since the epoch).
+   */
+  heldSince?: number;
 }
 
 export interface CatalogView {
@@ -38,17 +43,24 @@ export interface EndpointDirectoryOptions {
   idleWatchMs?: number;
   /** How long a catalog read is reused. Default 1000 ms. */
   catalogTtlMs?: number;
+  /** Service names remembered as registered once seen, at most. Default 10000. */
+  maxKnownServices?: number;
   watch?: ServiceWatchOptions;
   /** Called after every registry answer for a service. */
   onAnswer?(service: string): void;
   /** Called when a service's watch is stopped for lack of use. */
   onForget?(service: string): void;
+  /** Called after every answer with when the view's hold began, or undefined when not held. */
+  onHeld?(service: string, sinceMs: number | undefined): void;
 }
 
 export interface EndpointDirectory {
   /** The current view, or a promise of the first one for a service not watched yet. */
   view(service: string): ServiceView | Promise<ServiceView>;
-  /** True when the registry has this service name (whatever its health). */
+  /**
+   * True when the registry has this service name (whatever its health), or had it before: a
+   * registry that restarted empty must not turn known services into unknown ones.
+   */
   isRegistered(service: string): Promise<boolean>;
   catalog(): Promise<CatalogView>;
   /** Views of every service being watched. */
@@ -75,6 +87,12 @@ export function createEndpointDirectory(options: EndpointDirectoryOptions): Endp
   const idleWatchMs = options.idleWatchMs ?? 300_000;
   const catalogTtlMs = options.catalogTtlMs ?? 1000;
   const entries = new Map<string, Entry>();
+  const maxKnown = options.maxKnownServices ?? 10_000;
+  /** Every service name the registry has listed or shown instances of, up to maxKnown. */
+  const known = new Set<string>();
+  const remember = (service: string) => {
+    if (known.size < maxKnown) known.add(service);
+  };
   let reachable = true;
   let catalogCache: { view: CatalogView; at: number } | undefined;
   let catalogPending: Promise<CatalogView> | undefined;
@@ -93,6 +111,7 @@ export function createEndpointDirectory(options: EndpointDirectoryOptions): Endp
       refreshedAt: s.refreshedAt,
       stale: s.stale || expired,
       ...(s.error ? { error: s.error } : {}),
+      ...(s.heldSince !== undefined ? { heldSince: s.heldSince } : {}),
     };
   };
 
@@ -123,8 +142,12 @@ export function createEndpointDirectory(options: EndpointDirectoryOptions): Endp
     };
     entry.unsubscribe = watch.subscribe((snapshot) => {
       entry.ready = true;
-      reachable = !snapshot.stale;
-      if (!snapshot.stale) options.onAnswer?.(service);
+      // A held view is stale, but the registry did answer.
+      const answered = snapshot.error === undefined && snapshot.refreshedAt > 0;
+      reachable = answered;
+      if (snapshot.instances.length > 0) remember(service);
+      if (answered && snapshot.heldSince === undefined) options.onAnswer?.(service);
+      options.onHeld?.(service, snapshot.heldSince);
     });
     entries.set(service, entry);
     return entry;
@@ -140,6 +163,7 @@ export function createEndpointDirectory(options: EndpointDirectoryOptions): Endp
       .then(
         ({ value }) => {
           reachable = true;
+          for (const name of Object.keys(value)) remember(name);
           const view = { services: value, stale: false };
           catalogCache = { view, at: Date.now() };
           return view;
@@ -168,6 +192,7 @@ export function createEndpointDirectory(options: EndpointDirectoryOptions): Endp
       return entry.watch.ready().then(() => toView(entry, Date.now()));
     },
     async isRegistered(service) {
+      if (known.has(service)) return true;
       const { services } = await catalog();
       return Object.hasOwn(services, service);
     },

@@ -3,6 +3,8 @@ import { existsSync } from "node:fs";
 import { readAdvertiseAddress } from "../platform/advertise-address";
 import { readJwtConfig } from "../platform/auth/jwt-config";
 import { EnvReader } from "../platform/config";
+import { createConsulClient } from "../platform/consul/consul-client";
+import { defaultEmptyGraceMs } from "../platform/consul/service-watch";
 import { balancerKinds } from "../platform/forwarding/balancer";
 import { createLogger } from "../platform/log";
 import { startMetricsServer } from "../platform/metrics-http";
@@ -10,7 +12,6 @@ import { runProcess } from "../platform/process";
 import { readServerLimits } from "../platform/server-limits";
 import { loadTlsFiles, readTlsConfig } from "../platform/tls";
 import { startTracing } from "../platform/tracing";
-import { createConsulClient } from "../registry/consul-client";
 import { readAgentLinkConfig } from "./agent-link/agent-link-config";
 import { linkedAgentsFactory } from "./agent-link/linked-agents-hub";
 import { startRouter } from "./router";
@@ -25,7 +26,18 @@ runProcess(log, async () => {
   const consulAddress = env.string("CONSUL_HTTP_ADDR", "127.0.0.1:8500");
   const routerId = env.optionalString("ROUTER_ID");
   const cacheTtlMs = env.durationMs("ROUTER_CACHE_TTL_MS", 60_000);
+  const emptyGraceMs = env.durationMs("REGISTRY_EMPTY_GRACE_MS", defaultEmptyGraceMs);
   const balancer = env.oneOf("ROUTER_BALANCER", balancerKinds, "p2c");
+  const maxEjectionPercent = env.int("ROUTER_MAX_EJECTION_PERCENT", 50, { min: 0, max: 100 });
+  const overloadControl = env.bool("ROUTER_OVERLOAD_CONTROL", true);
+  const admission = {
+    maxInFlight: env.int("ROUTER_MAX_INFLIGHT_PER_INSTANCE", 1024, { min: 1 }),
+    maxQueue: env.int("ROUTER_MAX_QUEUED_PER_SERVICE", 1024, { min: 0 }),
+  };
+  const upstreamPing = {
+    intervalMs: env.durationMs("ROUTER_UPSTREAM_PING_INTERVAL_MS", 1000),
+    timeoutMs: env.durationMs("ROUTER_UPSTREAM_PING_TIMEOUT_MS", 1000),
+  };
   // 0 picks a free port; -1 turns the listener off.
   const metricsPort = env.int("METRICS_PORT", 0, { min: -1, max: 65535 });
   const upstreamTlsEnabled = env.bool("ROUTER_UPSTREAM_TLS", false);
@@ -54,7 +66,11 @@ runProcess(log, async () => {
     ...(routerId ? { routerId } : {}),
     version: process.env.npm_package_version ?? "0.0.0",
     cacheTtlMs,
+    watch: { emptyGraceMs },
     balancer,
+    maxEjectionPercent,
+    upstreamPing,
+    admission: overloadControl ? admission : false,
     limits,
     ...(tls ? { tls } : {}),
     ...(tls && upstreamTlsEnabled ? { upstreamTls: tls } : {}),

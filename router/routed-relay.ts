@@ -20,13 +20,16 @@ import {
   RelayedCall,
 } from "../platform/h2/relayed-call";
 import { type RelayTrace, startRelayTrace } from "../platform/tracing";
+import type { AdmittedCall } from "./admission";
 import type { CallRecord } from "./metrics/call-recorder";
 import { type RoutedMethod, routedMethods } from "./routed-methods";
 import { grpcContentTypes, type Routing, readTarget, verdictFor } from "./routing";
 
 /** One routed call, from its first byte to its metrics record. */
-class RoutedCall extends RelayedCall implements CallRecord {
+class RoutedCall extends RelayedCall implements CallRecord, AdmittedCall {
   service = "";
+  /** performance.now() when the current attempt started, for the instance's latency. */
+  private attemptStartedAt = 0;
   private reader: FirstMessageReader | undefined;
   private resolving = false;
   private addresses: readonly string[] = [];
@@ -78,9 +81,24 @@ class RoutedCall extends RelayedCall implements CallRecord {
     if (this.requestEnded) this.requestData(Buffer.alloc(0), true);
   }
 
-  private refuse(code: number, message: string): void {
+  private refuse(code: number, message: string, extra?: HeaderList): void {
     this.reader = undefined;
-    this.fail(code, message);
+    this.fail(code, message, extra);
+  }
+
+  // AdmittedCall: the router's overload control holds or refuses calls past instances' limits.
+  get candidates(): readonly string[] {
+    return this.addresses;
+  }
+  admitted(): void {
+    if (!this.finished) this.go();
+  }
+  refused(code: number, message: string, pushbackMs: number): void {
+    this.refuse(
+      code,
+      message,
+      pushbackMs > 0 ? ["grpc-retry-pushback-ms", String(pushbackMs)] : undefined,
+    );
   }
 
   protected override requestData(data: Buffer, end: boolean): void {
@@ -177,6 +195,16 @@ class RoutedCall extends RelayedCall implements CallRecord {
       return;
     }
     this.addresses = addresses;
+    // Streams stay open as long as the task runs: their length says nothing about load.
+    const admission = this.streaming ? undefined : this.routing.deps.admission;
+    if (admission !== undefined && admission.admit(this) !== "now") return;
+    this.go();
+  }
+
+  /** Forwards the call: admitted at once, or let in from the queue. */
+  private go(): void {
+    const reader = this.reader;
+    if (reader === undefined) return;
     this.reader = undefined;
     // The budget counts calls per second of wall-clock time; this spares a clock read.
     this.routing.deps.budget.call(performance.timeOrigin + this.startedAt);
@@ -211,6 +239,11 @@ class RoutedCall extends RelayedCall implements CallRecord {
     this.routing.deps.balancer.started(address);
     this.trace?.attemptStarted(address, this.upstreamHeaders);
     this.routing.deps.recorder?.callStarted(this.routed.path, address, this.streaming);
+    const admission = this.streaming ? undefined : this.routing.deps.admission;
+    if (admission !== undefined) {
+      admission.started(address);
+      this.attemptStartedAt = performance.now();
+    }
   }
 
   protected override onAttemptEnd(
@@ -228,6 +261,9 @@ class RoutedCall extends RelayedCall implements CallRecord {
     }
     deps.recorder?.callEnded(this.routed.path, address, this.streaming);
     if (failure === "connect" || failure === "reset") deps.directory.refresh(this.service);
+    if (!this.streaming) {
+      deps.admission?.ended(this.service, address, performance.now() - this.attemptStartedAt);
+    }
   }
 
   protected override onFinish(): void {

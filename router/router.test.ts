@@ -1,3 +1,4 @@
+import * as http2 from "node:http2";
 import { create, toBinary } from "@bufbuild/protobuf";
 import { Code, ConnectError, createClient } from "@connectrpc/connect";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -163,6 +164,38 @@ describe("router forwarding", () => {
     expect(code).toBe(Code.DeadlineExceeded);
     expect(elapsed).toBeGreaterThanOrEqual(350);
     await aborted;
+  });
+
+  it("counts a call its caller resets at the deadline as DEADLINE_EXCEEDED, not CANCELLED", async () => {
+    const exceeded = () =>
+      router.metrics
+        .renderPrometheus()
+        .split("\n")
+        .filter((l) => l.includes('code="DEADLINE_EXCEEDED"') && l.includes("agent-echo"))
+        .reduce((n, l) => n + Number(l.split(" ").at(-1)), 0);
+    const before = exceeded();
+    const request = toBinary(
+      TaskRequestSchema,
+      create(TaskRequestSchema, { agentId: "echo-agent", input: "hang" }),
+    );
+    // A caller whose own 400 ms timer fires first, as real clients' do: it resets the stream
+    // 10 ms before the router's timer would end the call.
+    const session = http2.connect(`http://${router.address}`);
+    const stream = session.request({
+      ":method": "POST",
+      ":path": "/agentplatform.v1.AgentService/ExecuteTask",
+      "content-type": "application/grpc",
+      te: "trailers",
+      "grpc-timeout": "400m",
+    });
+    stream.on("error", () => {});
+    stream.end(grpcFrame(request));
+    const aborted = echo.nextAbort();
+    await new Promise((r) => setTimeout(r, 390));
+    stream.close(http2.constants.NGHTTP2_CANCEL);
+    await aborted;
+    session.close();
+    expect(exceeded()).toBe(before + 1);
   });
 
   it("stops the backend's stream when the caller cancels it", async () => {

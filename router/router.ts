@@ -11,6 +11,8 @@ import { Health } from "../gen/grpc/health/v1/health_pb";
 import { advertiseAddressFor } from "../platform/advertise-address";
 import { createJwtInterceptor, healthCheckMethods } from "../platform/auth/jwt";
 import { type JwtAuthConfig, loadJwtAuthenticator } from "../platform/auth/jwt-config";
+import type { ConsulClient } from "../platform/consul/consul-client";
+import type { ServiceWatchOptions } from "../platform/consul/service-watch";
 import { addressOf, type BalancerKind, createBalancer } from "../platform/forwarding/balancer";
 import { createRetryBudget } from "../platform/forwarding/retry-budget";
 import { type RelayFront, startRelayFront } from "../platform/h2/relay-front";
@@ -22,13 +24,12 @@ import { type Registration, registerInstance } from "../platform/registration";
 import { routerServiceName } from "../platform/router-transport";
 import { defaultServerLimits, type ServerLimits } from "../platform/server-limits";
 import type { TlsFiles } from "../platform/tls";
-import type { ConsulClient } from "../registry/consul-client";
-import type { ServiceWatchOptions } from "../registry/service-watch";
 import {
   type CachedServiceView,
   createRouterAdminService,
   type ResolveAnswer,
 } from "./admin-service";
+import { type AdmissionOptions, createAdmission } from "./admission";
 import type { LinkedAgents } from "./agent-link/linked-agents";
 import { createCatalogService } from "./catalog-service";
 import { createEndpointDirectory } from "./endpoint-directory";
@@ -68,6 +69,19 @@ export interface RouterOptions {
   balancer?: BalancerKind;
   /** Consecutive failures that take an instance out of rotation. Default 5. */
   failuresToEject?: number;
+  /** Most of a service's instances out of rotation at once, in percent. Default 50. */
+  maxEjectionPercent?: number;
+  /**
+   * PING interval on a backend connection with calls outstanding, and how long its answer may
+   * take before the backend is taken out of rotation. Default 1000 and 1000 ms.
+   */
+  upstreamPing?: { intervalMs: number; timeoutMs: number };
+  /**
+   * Overload control (router/admission.ts): adaptive concurrency limit per instance under a
+   * circuit breaker, a FIFO queue per service, early refusal of calls that cannot start before
+   * their deadlines. Default on, with AdmissionOptions' defaults; false turns it off.
+   */
+  admission?: AdmissionOptions | false;
   limits?: Partial<ServerLimits>;
   /** Server certificate; with a CA, callers must present certificates (mTLS). */
   tls?: TlsFiles;
@@ -135,10 +149,14 @@ export async function startRouter(options: RouterOptions): Promise<Router> {
     ...(options.watch ? { watch: options.watch } : {}),
     onAnswer: (service) => metrics.registryAnswered(service),
     onForget: (service) => metrics.registryForgotten(service),
+    onHeld: (service, sinceMs) => metrics.registryHeld(service, sinceMs),
   });
   const balancer = createBalancer({
     kind: balancerKind,
     ...(options.failuresToEject !== undefined ? { failuresToEject: options.failuresToEject } : {}),
+    ...(options.maxEjectionPercent !== undefined
+      ? { maxEjectionPercent: options.maxEjectionPercent }
+      : {}),
     onEject(service, backend, forMs) {
       log.warn("instance taken out of rotation", { service, backend, forMs });
       metrics.ejected(service, backend);
@@ -150,6 +168,8 @@ export async function startRouter(options: RouterOptions): Promise<Router> {
   });
 
   const health = createHealthStatusTable(servedServices);
+  const admission =
+    options.admission === false ? undefined : createAdmission(options.admission ?? {});
 
   const self: RouterSelf = {
     get routerId() {
@@ -173,6 +193,7 @@ export async function startRouter(options: RouterOptions): Promise<Router> {
     selfAddress: () => address,
     linkedAgents: linked,
     recorder: metrics,
+    ...(admission ? { admission } : {}),
     maxMessageBytes: limits.maxMessageBytes,
     maxTimeoutMs: limits.maxTimeoutMs,
     ...(auth ? { auth } : {}),
@@ -291,6 +312,15 @@ export async function startRouter(options: RouterOptions): Promise<Router> {
     limits,
     ...(options.tls ? { tls: options.tls } : {}),
     ...(options.upstreamTls ? { upstreamTls: options.upstreamTls } : {}),
+    upstream: {
+      ...(options.upstreamPing
+        ? {
+            activePingIntervalMs: options.upstreamPing.intervalMs,
+            activePingTimeoutMs: options.upstreamPing.timeoutMs,
+          }
+        : {}),
+      onUnresponsive: (backend) => balancer.unresponsive(backend),
+    },
     internal: {
       routes,
       ...(linked ? { streamHandler: createLinkedStreamHandler(routing, linked) } : {}),
@@ -342,6 +372,7 @@ export async function startRouter(options: RouterOptions): Promise<Router> {
         await linked?.close();
         await started.close(graceMs);
         directory.close();
+        admission?.close();
         metrics.close();
         log.info("stopped", { routerId });
       })();

@@ -4,13 +4,14 @@
 import { gunzipSync } from "node:zlib";
 import { Code, ConnectError } from "@connectrpc/connect";
 import type { JwtAuthenticator } from "../platform/auth/jwt";
+import type { ServiceInstance } from "../platform/consul/service-watch";
 import { type AttemptVerdict, addressOf, type Balancer } from "../platform/forwarding/balancer";
 import type { FirstMessage } from "../platform/forwarding/first-message";
 import { readStringField, WireFormatError } from "../platform/forwarding/protobuf-wire";
 import type { RetryBudget } from "../platform/forwarding/retry-budget";
 import type { AttemptFailureKind } from "../platform/h2/relayed-call";
 import type { Logger } from "../platform/log";
-import type { ServiceInstance } from "../registry/service-watch";
+import type { Admission } from "./admission";
 import type { LinkedAgents } from "./agent-link/linked-agents";
 import type { EndpointDirectory, ServiceView } from "./endpoint-directory";
 import type { CallRecorder } from "./metrics/call-recorder";
@@ -25,6 +26,8 @@ export interface RoutingDeps {
   selfAddress: () => string;
   linkedAgents: LinkedAgents | undefined;
   recorder: CallRecorder | undefined;
+  /** Overload control: concurrency limits per instance and early refusal. Default none. */
+  admission?: Admission;
   maxMessageBytes: number;
   /** Longest deadline accepted, in ms; 0 for no limit. */
   maxTimeoutMs: number;
@@ -171,7 +174,7 @@ export class Routing {
       );
     }
     return new ConnectError(
-      `no healthy instance of "${service}" (${method.kind} "${id}")${current.stale ? "; registry unreachable" : ""}`,
+      `${method.kind} "${id}" is known but has no healthy instance of "${service}" now${current.stale && current.heldSince === undefined ? " (registry unreachable)" : ""}; retry later`,
       Code.Unavailable,
     );
   }

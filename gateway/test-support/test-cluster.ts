@@ -2,11 +2,11 @@
 // a controllable streaming task, and a gateway, all on 127.0.0.1 port 0.
 import type { ConnectRouter } from "@connectrpc/connect";
 import { AgentService } from "../../gen/agentplatform/v1/platform_pb";
+import { type ConsulClient, createConsulClient } from "../../platform/consul/consul-client";
 import { type GrpcServer, startGrpcServer } from "../../platform/grpc-server";
 import { createHealthStatusTable, type HealthStatusTable } from "../../platform/health";
 import { createLogger } from "../../platform/log";
 import { type Registration, registerInstance } from "../../platform/registration";
-import { type ConsulClient, createConsulClient } from "../../registry/consul-client";
 import {
   type EmbeddedRegistry,
   startEmbeddedRegistry,

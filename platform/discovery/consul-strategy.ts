@@ -1,6 +1,6 @@
 // Consul (or the embedded registry): the passing instances of one service.
-import type { ConsulClient } from "../../registry/consul-client";
-import { toInstance } from "../../registry/service-watch";
+import type { ConsulClient } from "../consul/consul-client";
+import { toInstance } from "../consul/service-watch";
 import type { DiscoveryStrategy } from "./endpoint";
 
 export function createConsulStrategy(consul: ConsulClient, service: string): DiscoveryStrategy {

@@ -10,8 +10,8 @@
 //   GRPC_CONSUL_SERVICE    registry service name. Default grpc-router (uses CONSUL_HTTP_ADDR)
 //   GRPC_DISCOVERY_CACHE   how long an answer is reused. Default 10s
 import { isIP } from "node:net";
-import type { ConsulClient } from "../../registry/consul-client";
 import type { EnvReader } from "../config";
+import type { ConsulClient } from "../consul/consul-client";
 import { createConsulStrategy } from "./consul-strategy";
 import {
   createDnsAStrategy,

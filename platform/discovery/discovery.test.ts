@@ -2,12 +2,12 @@ import { createSocket } from "node:dgram";
 import type { AddressInfo } from "node:net";
 import { Code, ConnectError } from "@connectrpc/connect";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createConsulClient } from "../../registry/consul-client";
 import {
   type EmbeddedRegistry,
   startEmbeddedRegistry,
 } from "../../registry/embedded/embedded-registry";
 import { EnvReader } from "../config";
+import { createConsulClient } from "../consul/consul-client";
 import { createLogger } from "../log";
 import { createConsulStrategy } from "./consul-strategy";
 import {

@@ -1,6 +1,6 @@
 // Picks an instance for each call among a service's healthy instances, and takes instances that
 // keep failing out of rotation for a while (outlier ejection with exponential, capped recovery).
-import type { ServiceInstance } from "../../registry/service-watch";
+import type { ServiceInstance } from "../consul/service-watch";
 
 export type BalancerKind = "p2c" | "round_robin";
 export const balancerKinds: readonly BalancerKind[] = ["p2c", "round_robin"];
@@ -22,6 +22,8 @@ export interface EndpointState {
   ejectedUntil: number;
   /** Ejections in a row without a success between them: sets the next ejection's length. */
   ejectionLevel: number;
+  /** The service of its last finished call ("" before one), for ejections reported without one. */
+  service: string;
 }
 
 export interface BalancerOptions {
@@ -33,6 +35,11 @@ export interface BalancerOptions {
   baseEjectionMs?: number;
   /** Longest ejection. Default 30000 ms. */
   maxEjectionMs?: number;
+  /**
+   * Most of a service's instances out of rotation at once, in percent (Envoy's
+   * max_ejection_percent); one instance may always be ejected. Default 50.
+   */
+  maxEjectionPercent?: number;
   /** Default Math.random (tests pass a seeded one). */
   random?: () => number;
   now?: () => number;
@@ -61,6 +68,11 @@ export interface Balancer {
   finished(service: string, address: string, verdict: AttemptVerdict): void;
   state(address: string): EndpointState | undefined;
   isEjected(address: string): boolean;
+  /**
+   * The instance stopped answering (a PING or a connection that timed out): out of rotation,
+   * within the max ejection share of its service.
+   */
+  unresponsive(address: string): void;
 }
 
 export function addressOf(instance: ServiceInstance): string {
@@ -74,6 +86,9 @@ export function createBalancer(options: BalancerOptions = {}): Balancer {
   const failuresToEject = options.failuresToEject ?? 5;
   const baseEjectionMs = options.baseEjectionMs ?? 1000;
   const maxEjectionMs = options.maxEjectionMs ?? 30_000;
+  const maxEjectionPercent = options.maxEjectionPercent ?? 50;
+  /** Each service's instance addresses as last picked from, for the ejection share. */
+  const addressesOf = new Map<string, readonly string[]>();
   const random = options.random ?? Math.random;
   const now = options.now ?? Date.now;
   const endpoints = new Map<string, EndpointState>();
@@ -83,7 +98,14 @@ export function createBalancer(options: BalancerOptions = {}): Balancer {
   const stateOf = (address: string): EndpointState => {
     let s = endpoints.get(address);
     if (!s) {
-      s = { address, inFlight: 0, consecutiveFailures: 0, ejectedUntil: 0, ejectionLevel: 0 };
+      s = {
+        address,
+        inFlight: 0,
+        consecutiveFailures: 0,
+        ejectedUntil: 0,
+        ejectionLevel: 0,
+        service: "",
+      };
       endpoints.set(address, s);
     }
     return s;
@@ -93,7 +115,19 @@ export function createBalancer(options: BalancerOptions = {}): Balancer {
   // The latest end of any ejection; 0 once all have passed. While it is 0 a pick reads no clock.
   let ejectionsUntil = 0;
 
+  /** Whether one more of the service's instances may go out of rotation. */
+  const mayEject = (service: string, s: EndpointState, at: number): boolean => {
+    const addresses = addressesOf.get(service);
+    if (addresses === undefined || addresses.length === 0) return true;
+    let out = 0;
+    for (const address of addresses) {
+      if (address !== s.address && ejected(endpoints.get(address), at)) out++;
+    }
+    return out === 0 || (out + 1) * 100 <= maxEjectionPercent * addresses.length;
+  };
+
   const eject = (service: string, s: EndpointState) => {
+    if (!mayEject(service, s, now())) return;
     s.ejectionLevel = Math.min(s.ejectionLevel + 1, 16);
     const forMs = Math.min(baseEjectionMs * 2 ** (s.ejectionLevel - 1), maxEjectionMs);
     s.ejectedUntil = now() + forMs;
@@ -108,6 +142,7 @@ export function createBalancer(options: BalancerOptions = {}): Balancer {
     addresses: readonly string[],
     exclude: readonly string[],
   ): number => {
+    if (addressesOf.get(service) !== addresses) addressesOf.set(service, addresses);
     let at = 0;
     if (ejectionsUntil !== 0) {
       at = now();
@@ -161,6 +196,7 @@ export function createBalancer(options: BalancerOptions = {}): Balancer {
     finished(service, address, verdict) {
       const s = stateOf(address);
       s.inFlight = Math.max(0, s.inFlight - 1);
+      s.service = service;
       if (verdict === "ok") {
         s.consecutiveFailures = 0;
         // Nothing more to do for an instance never ejected: no clock read on the common path.
@@ -180,6 +216,11 @@ export function createBalancer(options: BalancerOptions = {}): Balancer {
       if (s.consecutiveFailures >= failuresToEject) eject(service, s);
     },
     state: (address) => endpoints.get(address),
+    unresponsive(address) {
+      const s = endpoints.get(address);
+      if (s === undefined || s.service === "" || ejected(s, now())) return;
+      eject(s.service, s);
+    },
     isEjected: (address) => ejected(endpoints.get(address), now()),
   };
 }

@@ -18,6 +18,23 @@ export interface H2ClientPoolOptions {
   pingIntervalMs?: number;
   /** A PING unanswered this long drops the connection. Default 5000 ms. */
   pingTimeoutMs?: number;
+  /**
+   * PING interval on a connection with calls outstanding, so a peer that stopped answering
+   * (a frozen process, a dead host behind an open TCP connection) is noticed within about
+   * this plus activePingTimeoutMs; 0 for none. Default 1000 ms.
+   */
+  activePingIntervalMs?: number;
+  /**
+   * A PING on a busy connection unanswered this long retires the connection (no new calls on
+   * it; it is dropped when its calls end or pingTimeoutMs passes) and reports the upstream
+   * unresponsive. Default 1000 ms.
+   */
+  activePingTimeoutMs?: number;
+  /**
+   * Hears of an upstream that did not answer a PING on a busy connection, or accepted TCP but
+   * sent no SETTINGS within connectTimeoutMs: outlier detection takes it out of rotation.
+   */
+  onUnresponsive?(address: string, why: string): void;
   /** A connection with no streams for this long is closed. Default 120000 ms. */
   idleConnectionMs?: number;
   /** Most connections per upstream, opened as earlier ones fill up. Default 4. */
@@ -42,6 +59,9 @@ export interface H2ClientPool {
 interface Pooled {
   connection: H2Connection;
   idleSince: number;
+  openedAt: number;
+  /** When the last PING for liveness went out on this connection. */
+  activePingAt: number;
 }
 
 /** "host:port", "[v6]:port" or "unix:/path" → what net.connect needs. */
@@ -63,6 +83,11 @@ export function createH2ClientPool(options: H2ClientPoolOptions): H2ClientPool {
   const tls = options.tls;
   const pools = new Map<string, Pooled[]>();
   let lastPingAt = 0;
+  const activePingIntervalMs = options.activePingIntervalMs ?? 1000;
+  const activePingTimeoutMs = options.activePingTimeoutMs ?? 1000;
+  /** Connections taken out of the pool for not answering, until their calls end. */
+  const retired = new Set<H2Connection>();
+  let lastTickAt = performance.now();
 
   const remove = (address: string, connection: H2Connection) => {
     const list = pools.get(address);
@@ -120,6 +145,19 @@ export function createH2ClientPool(options: H2ClientPoolOptions): H2ClientPool {
 
   const tick = () => {
     const now = performance.now();
+    // After a stall of this process, answers may sit unread in the sockets: judge nothing yet.
+    const judge = now - lastTickAt < 2 * tickMs;
+    lastTickAt = now;
+    for (const connection of retired) {
+      if (connection.closed) retired.delete(connection);
+      else if (
+        connection.activeStreams === 0 ||
+        (judge && connection.pingSentAt !== 0 && now - connection.pingSentAt > pingTimeoutMs)
+      ) {
+        retired.delete(connection);
+        connection.destroy();
+      }
+    }
     const ping = pingIntervalMs > 0 && now - lastPingAt >= pingIntervalMs;
     if (ping) lastPingAt = now;
     for (const [address, list] of pools) {
@@ -140,16 +178,49 @@ export function createH2ClientPool(options: H2ClientPoolOptions): H2ClientPool {
           continue;
         }
         if (ping && connection.ready && connection.pingSentAt === 0) connection.ping(now);
+        if (judge && livenessLost(address, pooled, now)) remove(address, connection);
       }
     }
   };
-  const ticker = setInterval(
-    tick,
-    Math.max(
-      250,
-      Math.min(pingIntervalMs > 0 ? pingIntervalMs : idleConnectionMs, idleConnectionMs, 1000),
-    ),
-  );
+
+  /** Liveness of a connection with calls outstanding; true when it was just given up on. */
+  const livenessLost = (address: string, pooled: Pooled, now: number): boolean => {
+    const connection = pooled.connection;
+    if (connection.closed) return false;
+    if (!connection.ready) {
+      if (!connection.connected || now - pooled.openedAt <= connectTimeoutMs) return false;
+      // TCP accepted (by the kernel, say, for a frozen process) but no SETTINGS came.
+      log.warn("upstream accepted the connection but never spoke HTTP/2", { address });
+      options.onUnresponsive?.(address, "connect timeout");
+      connection.destroy(ErrorCode.CONNECT_ERROR);
+      return true;
+    }
+    if (activePingIntervalMs <= 0 || connection.activeStreams === 0) return false;
+    if (connection.pingSentAt !== 0) {
+      if (now - connection.pingSentAt <= activePingTimeoutMs) return false;
+      log.warn("upstream did not answer PING with calls outstanding: no new calls on it", {
+        address,
+        calls: connection.activeStreams,
+      });
+      options.onUnresponsive?.(address, "PING timeout");
+      retired.add(connection);
+      return true;
+    }
+    if (now - pooled.activePingAt >= activePingIntervalMs) {
+      pooled.activePingAt = now;
+      connection.ping(now);
+    }
+    return false;
+  };
+
+  const tickMs =
+    activePingIntervalMs > 0
+      ? 250
+      : Math.max(
+          250,
+          Math.min(pingIntervalMs > 0 ? pingIntervalMs : idleConnectionMs, idleConnectionMs, 1000),
+        );
+  const ticker = setInterval(tick, tickMs);
   ticker.unref();
 
   return {
@@ -181,7 +252,8 @@ export function createH2ClientPool(options: H2ClientPoolOptions): H2ClientPool {
         if (list.length === 0) pools.delete(address);
         throw err;
       }
-      list.push({ connection: fresh, idleSince: performance.now() });
+      const at = performance.now();
+      list.push({ connection: fresh, idleSince: at, openedAt: at, activePingAt: 0 });
       return fresh;
     },
     connectionCount() {
@@ -195,6 +267,8 @@ export function createH2ClientPool(options: H2ClientPoolOptions): H2ClientPool {
         for (const pooled of list) pooled.connection.destroy();
       }
       pools.clear();
+      for (const connection of retired) connection.destroy();
+      retired.clear();
     },
   };
 }

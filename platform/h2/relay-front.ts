@@ -14,7 +14,7 @@ import { type GrpcServerOptions, startGrpcServer } from "../grpc-server";
 import type { Logger } from "../log";
 import type { ServerLimits } from "../server-limits";
 import type { TlsFiles } from "../tls";
-import { createH2ClientPool, type H2ClientPool } from "./client-pool";
+import { createH2ClientPool, type H2ClientPool, type H2ClientPoolOptions } from "./client-pool";
 import type { H2Stream } from "./connection";
 import { ErrorCode } from "./frames";
 import { headerValue, trailersOnlyList } from "./header-list";
@@ -42,6 +42,11 @@ export interface RelayFrontOptions {
   tls?: TlsFiles;
   /** Client certificate and CA for upstreams that require TLS. Default: h2c. */
   upstreamTls?: TlsFiles;
+  /** Liveness tuning and the unresponsive-upstream hook of the upstream pool. Default: its own. */
+  upstream?: Pick<
+    H2ClientPoolOptions,
+    "activePingIntervalMs" | "activePingTimeoutMs" | "connectTimeoutMs" | "onUnresponsive"
+  >;
   /** The Connect server for everything `take` leaves (its address and limits are set here). */
   internal: Pick<GrpcServerOptions, "routes" | "streamHandler" | "interceptors">;
   /** Builds the taker, given where calls can go. */
@@ -179,6 +184,7 @@ export function admitCall(
 export async function startRelayFront(options: RelayFrontOptions): Promise<RelayFront> {
   const { limits, logger: log } = options;
   const pool = createH2ClientPool({
+    ...options.upstream,
     logger: log,
     ...(options.upstreamTls ? { tls: options.upstreamTls } : {}),
   });

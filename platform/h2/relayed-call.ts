@@ -19,8 +19,10 @@ import type { HeaderList } from "./hpack";
  * - refused: the upstream refused the stream (REFUSED_STREAM, or GOAWAY before it); nothing ran.
  * - unavailable: the upstream answered UNAVAILABLE without any response message.
  * - reset: the stream broke after the request was sent; the call may have run.
+ * - timeout: the deadline passed (ours, or the caller's reset at it) before the upstream sent
+ *   any response byte: a hung upstream looks like this. Never retried; counted by the subclass.
  */
-export type AttemptFailureKind = "connect" | "refused" | "unavailable" | "reset";
+export type AttemptFailureKind = "connect" | "refused" | "unavailable" | "reset" | "timeout";
 
 export interface AttemptFailure {
   kind: AttemptFailureKind;
@@ -52,6 +54,14 @@ export function codeForHttpStatus(status: number): Code {
 const dropResponseHeaders = new Set(["connection", "keep-alive", "transfer-encoding", "date"]);
 const noAddresses: readonly string[] = [];
 const defaultMaxReplayBytes = 1024 * 1024;
+/**
+ * A caller's reset this close to its deadline (the larger of 20 ms and a tenth of the timeout,
+ * at most 250 ms) is its deadline passing: its clock started before ours, so its timer fires
+ * first, and the call is counted as DEADLINE_EXCEEDED rather than CANCELLED.
+ */
+function deadlineSlackMs(timeoutMs: number): number {
+  return Math.min(250, Math.max(20, timeoutMs / 10));
+}
 
 function responseHeadersFor(headers: HeaderList, out: HeaderList = []): HeaderList {
   for (let i = 0; i < headers.length; i += 2) {
@@ -95,6 +105,8 @@ export abstract class RelayedCall implements H2StreamHandler {
   private committed = false;
   private deadlineTimer: NodeJS.Timeout | undefined = undefined;
   private responseHeaders: HeaderList | undefined = undefined;
+  /** grpc-retry-pushback-ms of the last UNAVAILABLE answer, passed on if it is the caller's. */
+  private pushback: string | undefined = undefined;
   /** Request bytes passed upstream but not yet credited back to the caller. */
   private downCredit = 0;
   /** Response bytes passed to the caller but not yet credited back upstream. */
@@ -157,13 +169,20 @@ export abstract class RelayedCall implements H2StreamHandler {
     if (readBytes > 0) this.down.consume(readBytes);
   }
 
-  /** Answers the caller with a status of the relay's own and stops everything. */
-  fail(code: number, message: string): void {
+  /**
+   * Answers the caller with a status of the relay's own and stops everything; `extra` trailers
+   * (grpc-retry-pushback-ms, say) go with the status.
+   */
+  fail(code: number, message: string, extra?: HeaderList): void {
     if (this.finished) return;
     this.cancelUpstream();
     const down = this.down;
-    if (this.committed) down.sendTrailers(statusTrailerList(code, message));
-    else down.sendHeaders(trailersOnlyList(code, message), true);
+    const status = this.committed
+      ? statusTrailerList(code, message)
+      : trailersOnlyList(code, message);
+    if (extra !== undefined) status.push(...extra);
+    if (this.committed) down.sendTrailers(status);
+    else down.sendHeaders(status, true);
     this.stopUpload();
     this.finish(code, message, performance.now());
   }
@@ -252,9 +271,18 @@ export abstract class RelayedCall implements H2StreamHandler {
   private callerGone(): void {
     if (this.finished) return;
     const at = performance.now();
+    const deadlineAt = this.deadlineAt;
+    const expired =
+      deadlineAt !== undefined && at >= deadlineAt - deadlineSlackMs(deadlineAt - this.startedAt);
+    const code = expired ? Code.DeadlineExceeded : Code.Canceled;
     this.cancelUpstream();
-    if (this.up !== undefined) this.endAttempt(Code.Canceled, undefined);
-    this.finish(Code.Canceled, "caller cancelled", at);
+    if (this.up !== undefined) this.endAttempt(code, expired ? this.silentUpstream() : undefined);
+    this.finish(code, expired ? "caller's deadline passed" : "caller cancelled", at);
+  }
+
+  /** "timeout" when the upstream has sent nothing for this call yet, else undefined. */
+  private silentUpstream(): AttemptFailureKind | undefined {
+    return this.responseHeaders === undefined && !this.committed ? "timeout" : undefined;
   }
 
   // --- attempts ---
@@ -336,7 +364,8 @@ export abstract class RelayedCall implements H2StreamHandler {
       this.attempt();
       return;
     }
-    this.fail(code, message);
+    const pushback = kind === "unavailable" ? this.pushback : undefined;
+    this.fail(code, message, pushback ? ["grpc-retry-pushback-ms", pushback] : undefined);
   }
 
   private cancelUpstream(): void {
@@ -390,6 +419,10 @@ export abstract class RelayedCall implements H2StreamHandler {
       return;
     }
     if (code === Code.Unavailable && status === 200) {
+      // An overloaded upstream's retry advice (gRFC A6) reaches the caller if this is the answer.
+      this.pushback =
+        (trailers && headerValue(trailers, "grpc-retry-pushback-ms")) ??
+        headerValue(responseHeaders, "grpc-retry-pushback-ms");
       this.attemptFailed("unavailable", code, message);
       return;
     }
@@ -464,7 +497,7 @@ export abstract class RelayedCall implements H2StreamHandler {
   /** @internal the deadline timer's target. */
   deadlinePassed(): void {
     if (this.finished) return;
-    if (this.up !== undefined) this.endAttempt(Code.DeadlineExceeded, undefined);
+    if (this.up !== undefined) this.endAttempt(Code.DeadlineExceeded, this.silentUpstream());
     this.fail(Code.DeadlineExceeded, "deadline exceeded");
   }
 

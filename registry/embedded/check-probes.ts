@@ -8,7 +8,7 @@ import {
   Health,
   HealthCheckResponse_ServingStatus as ServingStatus,
 } from "../../gen/grpc/health/v1/health_pb";
-import type { CheckStatus } from "../consul-types";
+import type { CheckStatus } from "../../platform/consul/consul-types";
 import type { CheckTls } from "./check-tls";
 import type { CheckSpec } from "./registry-model";
 

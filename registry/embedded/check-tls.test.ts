@@ -5,13 +5,13 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { EnvReader } from "../../platform/config";
+import { createConsulClient } from "../../platform/consul/consul-client";
 import { type GrpcServer, startGrpcServer } from "../../platform/grpc-server";
 import { createHealthStatusTable } from "../../platform/health";
 import { createLogger } from "../../platform/log";
 import { eventually } from "../../platform/test-support/eventually";
 import { loadTlsFiles } from "../../platform/tls";
 import { type CertPaths, makeCerts } from "../../scripts/make-certs";
-import { createConsulClient } from "../consul-client";
 import { loadCheckTls, readCheckTlsPaths } from "./check-tls";
 import { type EmbeddedRegistry, startEmbeddedRegistry } from "./embedded-registry";
 

@@ -1,8 +1,12 @@
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import {
+  type ConsulClient,
+  ConsulError,
+  createConsulClient,
+} from "../../platform/consul/consul-client";
+import type { HealthCheckEntry } from "../../platform/consul/consul-types";
 import { createLogger } from "../../platform/log";
 import { eventually } from "../../platform/test-support/eventually";
-import { type ConsulClient, ConsulError, createConsulClient } from "../consul-client";
-import type { HealthCheckEntry } from "../consul-types";
 import { type EmbeddedRegistry, startEmbeddedRegistry } from "./embedded-registry";
 
 const logger = createLogger("test", { level: "error" });

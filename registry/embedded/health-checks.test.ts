@@ -6,13 +6,13 @@ import * as net from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { type ConsulClient, createConsulClient } from "../../platform/consul/consul-client";
+import type { CheckDefinition, HealthCheckEntry } from "../../platform/consul/consul-types";
 import { type GrpcServer, startGrpcServer } from "../../platform/grpc-server";
 import { createHealthStatusTable, ServingStatus } from "../../platform/health";
 import { createLogger } from "../../platform/log";
 import { eventually } from "../../platform/test-support/eventually";
 import type { TlsFiles } from "../../platform/tls";
-import { type ConsulClient, createConsulClient } from "../consul-client";
-import type { CheckDefinition, HealthCheckEntry } from "../consul-types";
 import { type EmbeddedRegistry, startEmbeddedRegistry } from "./embedded-registry";
 
 const logger = createLogger("test", { level: "error" });

@@ -1,6 +1,6 @@
 // Validates PUT /v1/agent/service/register bodies the way Consul decodes them: field names match
 // case-insensitively (Go's encoding/json) and snake_case aliases are accepted.
-import type { CheckStatus } from "../consul-types";
+import type { CheckStatus } from "../../platform/consul/consul-types";
 import { parseGoDuration } from "./go-duration";
 import {
   type CheckKind,

@@ -1,6 +1,7 @@
 // The Consul HTTP API subset the platform uses, answered from the registry state.
+
+import type { CheckStatus } from "../../platform/consul/consul-types";
 import type { Logger } from "../../platform/log";
-import type { CheckStatus } from "../consul-types";
 import { maxOutputBytes } from "./check-probes";
 import type { CheckRunner } from "./check-runner";
 import {

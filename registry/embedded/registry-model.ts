@@ -1,5 +1,5 @@
 // The embedded registry's records: one service instance and the checks that judge it.
-import type { CheckStatus } from "../consul-types";
+import type { CheckStatus } from "../../platform/consul/consul-types";
 
 /** "maintenance" is the check Consul adds for service maintenance mode; nothing runs it. */
 export type CheckKind = "grpc" | "tcp" | "http" | "ttl" | "maintenance";

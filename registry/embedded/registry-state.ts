@@ -1,7 +1,7 @@
 // The registry's in-memory catalog: one node, its service instances and their checks, with a
 // Raft-like index that grows on every change so blocking queries can wait for the next one.
 import { isDeepStrictEqual } from "node:util";
-import type { CheckStatus } from "../consul-types";
+import type { CheckStatus } from "../../platform/consul/consul-types";
 import type { CheckRecord, CheckSpec, ServiceRecord, ServiceSpec } from "./registry-model";
 
 export interface NodeInfo {

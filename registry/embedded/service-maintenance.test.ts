@@ -1,8 +1,8 @@
 // PUT /v1/agent/service/maintenance/:id with Consul's semantics, through the Consul client.
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { type ConsulClient, createConsulClient } from "../../platform/consul/consul-client";
+import type { HealthCheckEntry, ServiceEntry } from "../../platform/consul/consul-types";
 import { createLogger } from "../../platform/log";
-import { type ConsulClient, createConsulClient } from "../consul-client";
-import type { HealthCheckEntry, ServiceEntry } from "../consul-types";
 import { type EmbeddedRegistry, startEmbeddedRegistry } from "./embedded-registry";
 
 const logger = createLogger("test", { level: "error" });

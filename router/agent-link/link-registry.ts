@@ -3,10 +3,10 @@
 // router refreshes while a link is up. When the last link goes, the check turns critical at once
 // and the registration is removed after a grace period (the agent may come straight back).
 
+import type { ConsulClient } from "../../platform/consul/consul-client";
+import { ConsulError } from "../../platform/consul/consul-client";
+import type { ServiceRegistration } from "../../platform/consul/consul-types";
 import type { Logger } from "../../platform/log";
-import type { ConsulClient } from "../../registry/consul-client";
-import { ConsulError } from "../../registry/consul-client";
-import type { ServiceRegistration } from "../../registry/consul-types";
 
 export interface LinkedServiceInfo {
   agentId: string;
@@ -26,6 +26,12 @@ export interface LinkRegistryOptions {
   ttlMs?: number;
   /** How long a service with no link stays registered (critical) before removal. Default 30000 ms. */
   offlineGraceMs?: number;
+  /**
+   * How often the registry is asked whether it still has a linked service (one local-agent
+   * read, whatever the number of links), so one that restarted without its state has them all
+   * back within this. Default 1000 ms.
+   */
+  presenceCheckMs?: number;
 }
 
 export interface LinkRegistry {
@@ -104,6 +110,40 @@ export function createLinkRegistry(options: LinkRegistryOptions): LinkRegistry {
   );
   refresh.unref();
 
+  // Between TTL refreshes: a registry that restarted empty gets the linked services back at once.
+  // One read a second, whatever the number of links: if the registry forgot one registration,
+  // it forgot them all (a restart), so every linked service registers again.
+  let checking = false;
+  let cursor = 0;
+  const presence = setInterval(
+    () => {
+      const live = [...entries.values()].filter((e) => e.up && e.registered);
+      if (checking || live.length === 0) return;
+      const probe = live[cursor++ % live.length] as Entry;
+      checking = true;
+      consul
+        .agentService(probe.id)
+        .then((found) => {
+          if (found !== undefined || closed) return;
+          log.info("the registry forgot the dial-in agents: registering them again", {
+            services: live.length,
+          });
+          for (const entry of entries.values()) {
+            if (entry.up) enqueue(entry, () => register(entry));
+          }
+        })
+        .catch((err: unknown) => {
+          // Unreachable: the TTL refresh reports it; checked again in a second.
+          log.debug("registry presence check failed", { err });
+        })
+        .finally(() => {
+          checking = false;
+        });
+    },
+    Math.max(100, options.presenceCheckMs ?? 1000),
+  );
+  presence.unref();
+
   return {
     up(service, info, links) {
       if (closed) return;
@@ -179,6 +219,7 @@ export function createLinkRegistry(options: LinkRegistryOptions): LinkRegistry {
     async close() {
       closed = true;
       clearInterval(refresh);
+      clearInterval(presence);
       const all = [...entries.values()];
       entries.clear();
       for (const entry of all) {

@@ -15,8 +15,8 @@ import {
   agentTokenHeader,
   dialInServiceName,
 } from "../../platform/agent-link-protocol";
+import type { ConsulClient } from "../../platform/consul/consul-client";
 import type { Logger } from "../../platform/log";
-import type { ConsulClient } from "../../registry/consul-client";
 import { type AgentTokenStore, createAgentTokenStore } from "./agent-tokens";
 import { createLinkRegistry, type LinkRegistry } from "./link-registry";
 import { createLinkSession, type LinkSession } from "./link-session";

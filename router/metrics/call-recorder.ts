@@ -83,6 +83,8 @@ export interface ServiceSeries {
   ejections: number;
   /** When the registry last answered for this service; 0 when it never has. */
   answeredAtMs: number;
+  /** Since when the last known instances are held against an empty registry answer; 0 when not. */
+  heldSinceMs: number;
 }
 
 /** The recorder's state, read by the statistics and exposition code beside it. */
@@ -110,6 +112,11 @@ export interface CallRecorder {
   registryAnswered(service: string): void;
   /** The router stopped watching a service; its staleness gauge disappears. */
   registryForgotten(service: string): void;
+  /**
+   * The registry came back listing no healthy instance of a service and the last known ones are
+   * held (since `sinceMs`), or the hold ended (undefined).
+   */
+  registryHeld(service: string, sinceMs: number | undefined): void;
   /** Read-only view for statistics and exposition. */
   readonly state: RecorderState;
   /** Releases what the recorder holds (nothing today; kept for callers that stop it). */
@@ -233,7 +240,15 @@ export function createCallRecorder(options: CallRecorderOptions = {}): CallRecor
     },
     registryForgotten(service) {
       const s = services.get(service);
-      if (s) s.answeredAtMs = 0;
+      if (s) {
+        s.answeredAtMs = 0;
+        s.heldSinceMs = 0;
+      }
+    },
+    registryHeld(service, sinceMs) {
+      const s = services.get(service);
+      if (sinceMs !== undefined) serviceSeries(service).heldSinceMs = sinceMs;
+      else if (s) s.heldSinceMs = 0;
     },
     close() {},
   };
@@ -296,5 +311,5 @@ function newBackendSeries(address: string, service: string): BackendSeries {
 }
 
 function newServiceSeries(service: string): ServiceSeries {
-  return { service, codes: new Map(), retries: 0, ejections: 0, answeredAtMs: 0 };
+  return { service, codes: new Map(), retries: 0, ejections: 0, answeredAtMs: 0, heldSinceMs: 0 };
 }

@@ -111,6 +111,20 @@ export function renderRouterMetrics(state: RecorderState): string {
     );
   }
 
+  out.family(
+    "router_discovery_held_seconds",
+    "gauge",
+    "Seconds the last known instances of a service have been served against a registry that came back listing none.",
+  );
+  for (const s of state.services.values()) {
+    if (s.heldSinceMs === 0) continue;
+    out.sample(
+      "router_discovery_held_seconds",
+      { service: s.service },
+      Math.max(0, at - s.heldSinceMs) / 1000,
+    );
+  }
+
   out.family("router_dial_in_links", "gauge", "Dial-in agent links held by this router.");
   out.sample("router_dial_in_links", undefined, state.dialInLinks());
 

@@ -3,9 +3,9 @@ import * as http2 from "node:http2";
 import { type Code, ConnectError, createClient, type Transport } from "@connectrpc/connect";
 import { createGrpcTransport } from "@connectrpc/connect-node";
 import { AgentService } from "../../gen/agentplatform/v1/platform_pb";
+import { type ConsulClient, createConsulClient } from "../../platform/consul/consul-client";
 import { createLogger } from "../../platform/log";
 import { eventually } from "../../platform/test-support/eventually";
-import { type ConsulClient, createConsulClient } from "../../registry/consul-client";
 import {
   type EmbeddedRegistry,
   startEmbeddedRegistry,

@@ -9,11 +9,11 @@ import {
   TaskStatusResponseSchema,
   TaskWorker,
 } from "../../gen/agentplatform/v1/platform_pb";
+import type { ConsulClient } from "../../platform/consul/consul-client";
 import { type GrpcServer, startGrpcServer } from "../../platform/grpc-server";
 import { createHealthStatusTable } from "../../platform/health";
 import { createLogger } from "../../platform/log";
 import { type Registration, registerInstance } from "../../platform/registration";
-import type { ConsulClient } from "../../registry/consul-client";
 
 export interface EchoBackend {
   readonly server: GrpcServer;
@@ -43,6 +43,11 @@ export interface EchoBackendOptions {
   streamIntervalMs?: number;
   /** Time ExecuteTask takes. Default 0. */
   executeDelayMs?: number;
+  /**
+   * ExecuteTask calls served one at a time, each taking this long: a backend of fixed capacity
+   * (1000 / serialMs calls per second), whose latency grows with its queue. Default 0 (off).
+   */
+  serialMs?: number;
 }
 
 const quiet = createLogger("test-backend", { level: "error" });
@@ -58,6 +63,7 @@ export async function startEchoBackend(options: EchoBackendOptions): Promise<Ech
   const health = createHealthStatusTable();
   let abortWaiters: (() => void)[] = [];
   let address = "";
+  let serial: Promise<void> = Promise.resolve();
   const backend = {
     calls: 0,
     streams: 0,
@@ -89,6 +95,11 @@ export async function startEchoBackend(options: EchoBackendOptions): Promise<Ech
         }
         if (options.executeDelayMs) {
           await new Promise((r) => setTimeout(r, options.executeDelayMs));
+        }
+        if (options.serialMs) {
+          const turn = serial.then(() => new Promise<void>((r) => setTimeout(r, options.serialMs)));
+          serial = turn;
+          await turn;
         }
         return create(TaskResponseSchema, {
           taskId: req.taskId,

@@ -1,8 +1,8 @@
 import { spawn } from "node:child_process";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { ConsulClient } from "../../platform/consul/consul-client";
 import { eventually } from "../../platform/test-support/eventually";
-import type { ConsulClient } from "../../registry/consul-client";
 import type { EmbeddedRegistry } from "../../registry/embedded/embedded-registry";
 import { clientsFor, startTestRegistry } from "../sdk/test-support/test-services";
 

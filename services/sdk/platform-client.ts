@@ -1,10 +1,10 @@
 // Clients for the platform's public services, reached through the routers like any other caller.
 import { type Client, createClient, type Interceptor, type Transport } from "@connectrpc/connect";
 import { AgentService, TaskWorker, ToolService } from "../../gen/agentplatform/v1/platform_pb";
+import type { ConsulClient } from "../../platform/consul/consul-client";
 import type { EndpointDiscovery } from "../../platform/discovery/endpoint-discovery";
 import { createRouterTransport, type RouterTransport } from "../../platform/router-transport";
 import type { TlsFiles } from "../../platform/tls";
-import type { ConsulClient } from "../../registry/consul-client";
 
 export interface PlatformClient {
   agents: Client<typeof AgentService>;

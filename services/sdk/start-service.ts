@@ -11,6 +11,7 @@ import {
 } from "../../platform/auth/jwt";
 import { loadJwtAuthenticator } from "../../platform/auth/jwt-config";
 import { createServiceTokenSource } from "../../platform/auth/service-token";
+import { createConsulClient } from "../../platform/consul/consul-client";
 import { createDiscoveryFromConfig } from "../../platform/discovery/discovery-config";
 import { type GrpcServer, startGrpcServer } from "../../platform/grpc-server";
 import {
@@ -22,7 +23,6 @@ import { createLogger, type Logger } from "../../platform/log";
 import { type MetricsServer, startMetricsServer } from "../../platform/metrics-http";
 import { createReflectionIndex, reflectionRoutes } from "../../platform/reflection";
 import { type Registration, registerInstance } from "../../platform/registration";
-import { createConsulClient } from "../../registry/consul-client";
 import { agentRoutes } from "./agent-routes";
 import { callLogInterceptor } from "./call-log";
 import { clientId, registryName, type ServiceDefinition, versionOf } from "./definitions";

@@ -1,8 +1,8 @@
 import { readFileSync } from "node:fs";
 import { Code, ConnectError } from "@connectrpc/connect";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { ConsulClient } from "../../platform/consul/consul-client";
 import { eventually } from "../../platform/test-support/eventually";
-import type { ConsulClient } from "../../registry/consul-client";
 import type { EmbeddedRegistry } from "../../registry/embedded/embedded-registry";
 import { startTestRouter } from "../../router/test-support/cluster";
 import { type RunningService, startService } from "../sdk";

@@ -2,8 +2,8 @@
 import { ConnectError, createClient } from "@connectrpc/connect";
 import { createGrpcTransport } from "@connectrpc/connect-node";
 import { AgentService, TaskWorker, ToolService } from "../../../gen/agentplatform/v1/platform_pb";
+import { type ConsulClient, createConsulClient } from "../../../platform/consul/consul-client";
 import { createLogger } from "../../../platform/log";
-import { type ConsulClient, createConsulClient } from "../../../registry/consul-client";
 import {
   type EmbeddedRegistry,
   startEmbeddedRegistry,

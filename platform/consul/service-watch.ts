@@ -1,6 +1,9 @@
 // Watches one service's healthy instances with Consul blocking queries, by Consul's rules:
 // reset the index when it goes backwards or is 0, never loop faster than a floor, back off on
 // errors, and keep the last known set (marked stale) while the registry cannot be reached.
+// A registry that comes back empty (restarted without its state) is not believed at once: an
+// empty answer right after an outage or an index reset keeps the last known set ("held") until
+// the instances re-register or a grace period passes, like Envoy's handling of a suspect EDS.
 import type { ConsulClient } from "./consul-client";
 import type { ServiceEntry } from "./consul-types";
 
@@ -25,6 +28,12 @@ export interface ServiceSnapshot {
   stale: boolean;
   /** The last registry error, while stale. */
   error?: string;
+  /**
+   * When the registry answered "no healthy instance" right after it was unreachable or its index
+   * went backwards (ms since the epoch): instances are then the last known set, held until they
+   * re-register or the grace period ends. Absent otherwise.
+   */
+  heldSince?: number;
 }
 
 export interface ServiceWatchOptions {
@@ -32,9 +41,21 @@ export interface ServiceWatchOptions {
   wait?: string;
   /** Minimum time between two queries, in ms: protects the registry from change floods. Default 100. */
   minIntervalMs?: number;
-  /** Longest back-off after errors, in ms. Default 5000. */
+  /**
+   * Longest back-off after errors, in ms: also how soon a registry that comes back is noticed.
+   * Default 1000.
+   */
   maxBackoffMs?: number;
+  /**
+   * How long an empty answer right after an outage or an index reset is disbelieved, in ms (the
+   * last known instances keep serving meanwhile); 0 believes it at once. Default 30000
+   * (ROUTER_EMPTY_REGISTRY_GRACE_MS where the process reads it).
+   */
+  emptyGraceMs?: number;
 }
+
+/** The default of ServiceWatchOptions.emptyGraceMs. */
+export const defaultEmptyGraceMs = 30_000;
 
 export interface ServiceWatch {
   readonly service: string;
@@ -81,7 +102,8 @@ export function watchService(
 ): ServiceWatch {
   const wait = options.wait ?? "30s";
   const minIntervalMs = options.minIntervalMs ?? 100;
-  const maxBackoffMs = options.maxBackoffMs ?? 5000;
+  const maxBackoffMs = options.maxBackoffMs ?? 1000;
+  const emptyGraceMs = options.emptyGraceMs ?? defaultEmptyGraceMs;
   const listeners = new Set<(s: ServiceSnapshot) => void>();
   const controller = new AbortController();
   let snapshot: ServiceSnapshot = { service, instances: [], index: 0, refreshedAt: 0, stale: true };
@@ -91,6 +113,12 @@ export function watchService(
   });
   let inflight: AbortController | undefined;
   let refreshWanted = false;
+  /** The registry failed since its last answer, or its index went backwards: doubt an empty set. */
+  let suspect = false;
+  /** Index of the last answer, to notice one that goes backwards. */
+  let lastIndex = 0;
+  /** Ends a hold: publishes the empty answer once the grace period has passed. */
+  let holdTimer: NodeJS.Timeout | undefined;
 
   const publish = (next: ServiceSnapshot) => {
     snapshot = next;
@@ -108,6 +136,51 @@ export function watchService(
       const timer = setTimeout(done, ms);
       controller.signal.addEventListener("abort", done, { once: true });
     });
+
+  const endHold = () => {
+    if (holdTimer !== undefined) clearTimeout(holdTimer);
+    holdTimer = undefined;
+  };
+
+  /** Publishes a registry answer, or holds the last known set when the answer looks wrong. */
+  const answered = (next: ServiceSnapshot) => {
+    const held = snapshot.heldSince;
+    const doubt =
+      next.instances.length === 0 &&
+      snapshot.instances.length > 0 &&
+      emptyGraceMs > 0 &&
+      (suspect || held !== undefined);
+    if (!doubt) {
+      suspect = false;
+      endHold();
+      publish(next);
+      return;
+    }
+    const since = held ?? next.refreshedAt;
+    const left = since + emptyGraceMs - Date.now();
+    if (left <= 0) {
+      suspect = false;
+      endHold();
+      publish(next);
+      return;
+    }
+    publish({
+      ...next,
+      instances: snapshot.instances,
+      stale: true,
+      heldSince: since,
+    });
+    if (holdTimer === undefined) {
+      const empty = next;
+      holdTimer = setTimeout(() => {
+        holdTimer = undefined;
+        if (snapshot.heldSince === undefined || controller.signal.aborted) return;
+        suspect = false;
+        publish({ ...empty, index: snapshot.index, refreshedAt: snapshot.refreshedAt });
+      }, left);
+      holdTimer.unref();
+    }
+  };
 
   async function loop() {
     let index = 0;
@@ -128,7 +201,9 @@ export function watchService(
         });
         failures = 0;
         index = nextIndex(queryIndex, answer.index);
-        publish({
+        if (answer.index < lastIndex) suspect = true;
+        lastIndex = answer.index;
+        answered({
           service,
           instances: answer.value.map(toInstance),
           index: answer.index,
@@ -140,6 +215,7 @@ export function watchService(
         if (!inflight.signal.aborted) {
           failures++;
           index = 0;
+          suspect = true;
           publish({
             ...snapshot,
             stale: true,
@@ -171,6 +247,7 @@ export function watchService(
     },
     stop() {
       controller.abort();
+      endHold();
     },
   };
 }

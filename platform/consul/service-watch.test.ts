@@ -1,7 +1,7 @@
 import * as http from "node:http";
 import type { AddressInfo } from "node:net";
 import { afterEach, describe, expect, it } from "vitest";
-import { eventually } from "../platform/test-support/eventually";
+import { eventually } from "../test-support/eventually";
 import { createConsulClient } from "./consul-client";
 import type { ServiceEntry } from "./consul-types";
 import { nextIndex, type ServiceSnapshot, type ServiceWatch, watchService } from "./service-watch";
@@ -181,5 +181,98 @@ describe("watchService against a misbehaving registry", () => {
     await eventually(() => fake.seen.length >= 4, { timeoutMs: 3000, what: "refresh query" });
     expect(fake.seen[3]?.index).toBe(0);
     await eventually(() => watch?.current().instances[0]?.port === 4, { what: "fresh answer" });
+  });
+});
+
+describe("watchService against a registry that restarts without its state", () => {
+  it("holds the last known set against an empty answer after an outage, until instances come back", async () => {
+    // index 0: two instances; then one failure (the restart); then an empty registry at a low
+    // index; later the instances re-register.
+    let phase: "up" | "down" | "empty" | "back" = "up";
+    const fake = await fakeRegistry((_req, res, seen) => {
+      if (phase === "up") {
+        if (seen.index === 0) return answer(res, 40, entries(1, 2));
+        phase = "down";
+        res.writeHead(500);
+        return res.end("restarting");
+      }
+      if (phase === "down") phase = "empty";
+      if (phase === "empty") {
+        // Blocking queries on the empty registry hang until the instances are back.
+        if (seen.index === 0) return answer(res, 2, []);
+        return;
+      }
+      answer(res, 3, entries(2));
+    });
+    watch = watchService(createConsulClient({ address: fake.address }), "svc", {
+      minIntervalMs: 10,
+      maxBackoffMs: 100,
+      emptyGraceMs: 30_000,
+    });
+    const held = await eventually(
+      () => (watch?.current().heldSince !== undefined ? watch.current() : false),
+      { what: "held view" },
+    );
+    expect(held.instances.map((i) => i.port)).toEqual([1, 2]);
+    expect(held.stale).toBe(true);
+    expect(held.error).toBeUndefined();
+
+    phase = "back";
+    watch.refresh();
+    const fresh = await eventually(
+      () => (watch?.current().instances.length === 1 ? watch.current() : false),
+      { what: "re-registered view" },
+    );
+    expect(fresh.heldSince).toBeUndefined();
+    expect(fresh.stale).toBe(false);
+  });
+
+  it("believes the empty answer once the grace period passes", async () => {
+    let failed = false;
+    let empty = false;
+    const fake = await fakeRegistry((_req, res, seen) => {
+      if (!failed && seen.index !== 0) {
+        failed = true;
+        res.writeHead(500);
+        return res.end("restarting");
+      }
+      if (seen.index === 0) return answer(res, empty ? 2 : 40, empty ? [] : entries(1));
+    });
+    watch = watchService(createConsulClient({ address: fake.address }), "svc", {
+      minIntervalMs: 10,
+      maxBackoffMs: 100,
+      emptyGraceMs: 400,
+    });
+    await watch.ready();
+    empty = true;
+    await eventually(() => watch?.current().heldSince !== undefined, { what: "held view" });
+    const gone = await eventually(
+      () => (watch?.current().instances.length === 0 ? watch.current() : false),
+      { what: "empty view after the grace period" },
+    );
+    expect(gone.heldSince).toBeUndefined();
+  });
+
+  it("takes an empty answer at once when the registry stayed up and its index moved on", async () => {
+    let version = 0;
+    const fake = await fakeRegistry((_req, res, seen) => {
+      if (seen.index === 0) return answer(res, 10, entries(1));
+      if (version === 1) return answer(res, 11, []);
+    });
+    watch = watchService(createConsulClient({ address: fake.address }), "svc", {
+      minIntervalMs: 10,
+      emptyGraceMs: 30_000,
+    });
+    await watch.ready();
+    version = 1;
+    watch.refresh();
+    await eventually(() => fake.seen.length >= 3, { what: "a query after the refresh" });
+    // The refresh asked index 0 (answers 10 with one instance); the next blocking one gets [].
+    const emptied = await eventually(
+      () => (watch?.current().instances.length === 0 ? watch.current() : false),
+      { what: "empty view" },
+    );
+    expect(emptied.heldSince).toBeUndefined();
+    expect(emptied.stale).toBe(false);
   });
 });

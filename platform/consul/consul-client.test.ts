@@ -1,9 +1,12 @@
 import * as http from "node:http";
 import type { AddressInfo } from "node:net";
 import { afterEach, describe, expect, it } from "vitest";
-import { createLogger } from "../platform/log";
+import {
+  type EmbeddedRegistry,
+  startEmbeddedRegistry,
+} from "../../registry/embedded/embedded-registry";
+import { createLogger } from "../log";
 import { ConsulError, createConsulClient, normaliseConsulAddress } from "./consul-client";
-import { type EmbeddedRegistry, startEmbeddedRegistry } from "./embedded/embedded-registry";
 
 const logger = createLogger("test", { level: "error" });
 const cleanups: (() => Promise<void>)[] = [];

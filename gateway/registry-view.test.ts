@@ -1,0 +1,43 @@
+import { afterEach, describe, expect, it } from "vitest";
+import { createConsulClient } from "../platform/consul/consul-client";
+import { createLogger } from "../platform/log";
+import {
+  type EmbeddedRegistry,
+  startEmbeddedRegistry,
+} from "../registry/embedded/embedded-registry";
+import { createRegistryView, type RegistryView } from "./registry-view";
+
+const logger = createLogger("test", { level: "error" });
+let registry: EmbeddedRegistry | undefined;
+let view: RegistryView | undefined;
+
+afterEach(async () => {
+  view?.stop();
+  await registry?.close();
+  registry = undefined;
+  view = undefined;
+});
+
+describe("registry view", () => {
+  it("waits between queries without piling up abort listeners (no MaxListenersExceededWarning)", async () => {
+    registry = await startEmbeddedRegistry({ port: 0, logger });
+    const warnings: string[] = [];
+    const onWarning = (w: Error) => warnings.push(`${w.name}: ${w.message}`);
+    process.on("warning", onWarning);
+    try {
+      // Blocking queries that return after 10 ms: every loop sleeps to the 50 ms floor, about
+      // 30 sleeps in 1.5 s, three times the listeners an AbortSignal takes before it warns.
+      view = createRegistryView({
+        consul: createConsulClient({ address: registry.address, timeoutMs: 1000 }),
+        logger,
+        wait: "10ms",
+      });
+      await view.ready();
+      await new Promise((r) => setTimeout(r, 1500));
+      expect(view.hasAnswered()).toBe(true);
+    } finally {
+      process.off("warning", onWarning);
+    }
+    expect(warnings.filter((w) => w.includes("MaxListeners"))).toEqual([]);
+  });
+});

@@ -1,0 +1,94 @@
+// Faults an operator meets, injected into real processes under steady load through the front
+// door: what callers see must stay what docs/ROUTER.md promises.
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import {
+  type CallResult,
+  type ProcessCluster,
+  startProcessCluster,
+  steadyLoad,
+  summarise,
+  until,
+} from "./test-support/process-cluster";
+
+let cluster: ProcessCluster;
+
+beforeAll(async () => {
+  cluster = await startProcessCluster({ echoes: 3, routers: 2 });
+}, 120_000);
+
+afterAll(async () => {
+  await cluster?.stop();
+}, 60_000);
+
+const failed = (results: readonly CallResult[]) => results.filter((r) => r.code !== "ok");
+
+describe("under steady load through the front door", () => {
+  it("a registry SIGKILL and restart (empty, as the embedded registry or a stateless Consul comes back) fails no call", async () => {
+    // Deadlines long enough that a machine shared with other work cannot fail calls on its own:
+    // what a registry restart used to cause (UNAVAILABLE "no healthy router", NOT_FOUND for a
+    // known agent) comes at once, whatever the deadline.
+    const load = steadyLoad({
+      address: cluster.frontDoorAddress,
+      rate: 50,
+      durationMs: 9000,
+      timeoutMs: 10_000,
+    });
+    await new Promise((r) => setTimeout(r, 1500));
+    cluster.signal("registry", "SIGKILL");
+    await new Promise((r) => setTimeout(r, 1500));
+    await cluster.restart("registry");
+    // Every instance registers itself again, without any restart of its own.
+    await until(
+      "echo agents and routers registered again",
+      async () => {
+        return (
+          (await cluster.passing("agent-echo")) === 3 &&
+          (await cluster.passing("grpc-router")) === 2
+        );
+      },
+      20_000,
+    );
+    const results = await load;
+    expect(failed(results), summarise(results)).toEqual([]);
+    // Calls kept flowing all along (the loop keeps a steady pace even on a loaded machine).
+    expect(results.length).toBeGreaterThan(200);
+  }, 60_000);
+
+  it("a frozen echo agent (SIGSTOP: TCP open, nothing answers) is taken out of rotation within 3 s, failing at most the calls stuck on it", async () => {
+    const frozen = cluster.echoAddress("echo-2");
+    const load = steadyLoad({
+      address: cluster.frontDoorAddress,
+      rate: 50,
+      durationMs: 8000,
+      timeoutMs: 10_000,
+    });
+    await new Promise((r) => setTimeout(r, 1500));
+    const stoppedAt = performance.now();
+    cluster.signal("echo-2", "SIGSTOP");
+    const ejected = new RegExp(
+      `router-\\d\\| .*taken out of rotation.*backend=${frozen.replace(/\./g, "\\.")}`,
+    );
+    try {
+      await until(
+        "a router to take the frozen instance out of rotation",
+        () => cluster.lineSeen(ejected, stoppedAt) !== undefined,
+        15_000,
+      );
+      const results = await load;
+      const ejectedAt = cluster.lineSeen(ejected, stoppedAt) ?? Number.POSITIVE_INFINITY;
+      // Measured from the freeze; the registry's own check (2 s interval, 2 s timeout) would
+      // take it out later than this, and deadlines (10 s) much later.
+      expect(ejectedAt - stoppedAt).toBeLessThan(3000);
+      const bad = failed(results);
+      // Only calls already on the frozen instance fail (UNAVAILABLE once its connection is
+      // given up); calls sent after it was taken out of rotation all succeed.
+      expect(bad.length, summarise(results)).toBeLessThanOrEqual(6);
+      expect(
+        bad.filter((r) => r.startedAt > ejectedAt + 500),
+        summarise(results),
+      ).toEqual([]);
+    } finally {
+      cluster.signal("echo-2", "SIGCONT");
+    }
+  }, 60_000);
+});
