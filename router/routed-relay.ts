@@ -40,7 +40,7 @@ class RoutedCall extends RelayedCall implements CallRecord {
   ) {
     super(down, targets.pool, startedAt);
     this.reader = new FirstMessageReader(routing.deps.maxMessageBytes);
-    this.timesFirstMessage = routed.linked === "stream";
+    this.timesFirstMessage = routed.linked === "stream" || routed.linked === "exec";
   }
 
   // CallRecord: the recorder reads these when the call finishes.
@@ -51,7 +51,7 @@ class RoutedCall extends RelayedCall implements CallRecord {
     return this.address ?? "";
   }
   get streaming(): boolean {
-    return this.routed.linked === "stream";
+    return this.routed.linked === "stream" || this.routed.linked === "exec";
   }
   get ttfbMs(): number | undefined {
     return this.firstMessageMs;
