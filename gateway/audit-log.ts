@@ -41,6 +41,7 @@ interface AuditLine {
   code: string;
   durationMs: number;
   peer: string;
+  detail?: string;
 }
 
 const roleByName = new Map(Object.entries(roleNames).map(([role, name]) => [name, Number(role)]));
@@ -56,6 +57,7 @@ function toLine(entry: AuditEntry): AuditLine {
     code: entry.code,
     durationMs: Math.round(entry.durationMs * 1000) / 1000,
     peer: entry.peer,
+    ...(entry.detail !== "" ? { detail: entry.detail } : {}),
   };
 }
 
@@ -72,6 +74,7 @@ function fromLine(text: string): AuditEntry | undefined {
       code: String(line.code ?? ""),
       durationMs: Number(line.durationMs ?? 0),
       peer: String(line.peer ?? ""),
+      detail: String(line.detail ?? ""),
     });
   } catch {
     return undefined;

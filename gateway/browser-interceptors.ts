@@ -25,6 +25,8 @@ export interface AuditNote {
   target: string;
   /** The outcome when it differs from the call's own status (Invoke reports the upstream code). */
   code?: string;
+  /** More on what ran (an exec's command line and outcome). */
+  detail?: string;
 }
 
 export const auditNoteKey = createContextKey<AuditNote | undefined>(undefined, {
@@ -105,6 +107,7 @@ export function createBrowserInterceptors(options: BrowserInterceptorOptions): I
           code: note.code ?? code,
           durationMs: performance.now() - started,
           peer: req.contextValues.get(peerKey),
+          detail: note.detail ?? "",
         }),
       );
     };
