@@ -98,7 +98,7 @@ export function bufCurlCommand(spec: CallSpec, frontDoorAddress: string): string
 export function grpcurlCommand(spec: CallSpec, frontDoorAddress: string): string {
   const maxTime = spec.timeoutMs > 0 ? [`-max-time ${Math.ceil(spec.timeoutMs / 1000)}`] : [];
   return [
-    "grpcurl -plaintext -import-path proto -proto agentplatform/v1/platform.proto",
+    `grpcurl -plaintext -import-path proto -proto agentplatform/v1/${spec.method.startsWith("/agentplatform.v1.ExecService/") ? "exec" : "platform"}.proto`,
     ...maxTime,
     ...headerArgs(spec),
     "-d",

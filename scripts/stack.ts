@@ -260,6 +260,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
       env: {
         AGENT_LINK_ROUTER_ADDRESS: `127.0.0.1:${ports.frontDoor}`,
         AGENT_TOKEN_FILE: natAgent.tokenFile,
+        NAT_AGENT_DATA_DIR: join(dataDir, "nat-agent"),
       },
       ready: registered("agent-nat"),
     });
