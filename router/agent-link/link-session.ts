@@ -11,7 +11,7 @@ import {
   RouterMessageSchema,
 } from "../../gen/agentplatform/v1/link_pb";
 import type { TaskRequest, TaskResponse } from "../../gen/agentplatform/v1/platform_pb";
-import { linkErrorCodeKey } from "../../platform/agent-link-protocol";
+import { execLinkFeature, linkErrorCodeKey } from "../../platform/agent-link-protocol";
 import { type AsyncQueue, createAsyncQueue } from "../../platform/async-queue";
 import type { Logger } from "../../platform/log";
 import type { LinkedCallContext } from "./linked-agents";
@@ -223,6 +223,12 @@ export function createLinkSession(options: LinkSessionOptions): LinkSession {
     },
     async *exec(request, ctx) {
       if (closed) throw new ConnectError(`link to ${options.agentId} is closed`, Code.Unavailable);
+      if (!options.hello.linkFeatures.includes(execLinkFeature)) {
+        throw new ConnectError(
+          `agent ${options.agentId} runs an SDK without exec support; update it to run commands`,
+          Code.Unimplemented,
+        );
+      }
       const execId = request.execId || randomUUID();
       if (pending.has(execId) || execs.has(execId)) {
         throw new ConnectError(

@@ -17,6 +17,7 @@ import {
   ExecService,
   ExecStream,
 } from "../../gen/agentplatform/v1/exec_pb";
+import { AgentLink, AgentMessageSchema } from "../../gen/agentplatform/v1/link_pb";
 import { createLogger } from "../../platform/log";
 import { natAgent } from "../../services/nat-agent/nat-agent";
 import { type DialInAgent, runDialInAgent } from "../../services/sdk/dial-in-agent";
@@ -170,7 +171,8 @@ beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), "linked-exec-"));
   workDir = join(dir, "work");
   mkdirSync(join(workDir, "sub"), { recursive: true });
-  for (const id of ["shell-agent", "plain-agent", "relay-agent"]) ensureLocalAgentToken(id, dir);
+  for (const id of ["shell-agent", "plain-agent", "relay-agent", "old-agent"])
+    ensureLocalAgentToken(id, dir);
   reg = await startTestRegistry();
   router = await startTestRouter(reg.consul, {
     linkedAgents: (self) => {
@@ -342,6 +344,44 @@ describe("ExecService.Exec on a dial-in agent", () => {
     expect(off.code).toBe(Code.PermissionDenied);
     expect(off.rawMessage).toMatch(/exec is not enabled on this agent/);
     expect(audit.filter((a) => a.code === "PERMISSION_DENIED")).toHaveLength(cases.length + 1);
+  });
+
+  it("tells callers of an agent whose SDK predates exec, instead of waiting on it", async () => {
+    const link = createClient(AgentLink, grpcTransport(door.address));
+    const stop = new AbortController();
+    async function* hello() {
+      yield create(AgentMessageSchema, {
+        message: { case: "hello", value: { agentId: "old-agent", maxConcurrentTasks: 2 } },
+      });
+      await new Promise((resolve) => stop.signal.addEventListener("abort", resolve));
+    }
+    const linked = (async () => {
+      try {
+        for await (const _ of link.connect(hello(), {
+          signal: stop.signal,
+          headers: {
+            agent_id: "old-agent",
+            agent_token: ensureLocalAgentToken("old-agent", dir).token,
+          },
+        })) {
+          // accepted, heartbeats
+        }
+      } catch {
+        // stopped
+      }
+    })();
+    try {
+      const error = await eventually(async () => {
+        const e = await errorOf(collect({ agentId: "old-agent", command: "uname" }));
+        if (e.code === Code.Unavailable) throw e; // not linked yet
+        return e;
+      });
+      expect(error.code).toBe(Code.Unimplemented);
+      expect(error.rawMessage).toMatch(/without exec support/);
+    } finally {
+      stop.abort();
+      await linked;
+    }
   });
 
   it("lists a directory inside the allowed one", async () => {

@@ -13,6 +13,7 @@ import { type TaskResponse, TaskResponseSchema } from "../../gen/agentplatform/v
 import {
   agentIdHeader,
   agentTokenHeader,
+  execLinkFeature,
   linkErrorCodeKey,
 } from "../../platform/agent-link-protocol";
 import { createAsyncQueue } from "../../platform/async-queue";
@@ -121,6 +122,8 @@ export function runDialInAgent(options: DialInAgentOptions): DialInAgent {
           capabilities: agent.capabilities,
           version: versionOf(agent),
           maxConcurrentTasks: options.maxConcurrentTasks ?? 4,
+          // Exec requests are understood (and refused) even when exec is off.
+          linkFeatures: [execLinkFeature],
         },
       },
     });
