@@ -225,6 +225,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
         GRPC_SERVER_PORT: "0",
         ROUTER_ID: `router-${i}`,
         ...(natAgent ? { AGENT_LINK_TOKENS_FILE: natAgent.tokensFile } : {}),
+        AGENT_LINK_EXEC_AUDIT_FILE: join(dataDir, "agent-link", "exec-audit.jsonl"),
       },
       ready: () => registered("grpc-router", i)(),
     });
