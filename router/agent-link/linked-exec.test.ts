@@ -7,6 +7,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { create, fromBinary, toBinary } from "@bufbuild/protobuf";
 import { Code, ConnectError, createClient } from "@connectrpc/connect";
+import { createGrpcTransport } from "@connectrpc/connect-node";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { type FrontDoor, startFrontDoor } from "../../gateway/front-door";
 import {
@@ -18,6 +19,10 @@ import {
   ExecStream,
 } from "../../gen/agentplatform/v1/exec_pb";
 import { AgentLink, AgentMessageSchema } from "../../gen/agentplatform/v1/link_pb";
+import { createBearerTokenInterceptor } from "../../platform/auth/jwt";
+import { readJwtConfig } from "../../platform/auth/jwt-config";
+import { signJwt } from "../../platform/auth/jwt-token";
+import { EnvReader } from "../../platform/config";
 import { createLogger } from "../../platform/log";
 import { natAgent } from "../../services/nat-agent/nat-agent";
 import { type DialInAgent, runDialInAgent } from "../../services/sdk/dial-in-agent";
@@ -256,6 +261,24 @@ describe("ExecService.Exec on a dial-in agent", () => {
     expect(resultOf(rest)?.pid).toBe(pid);
   });
 
+  it("a caller's deadline kills the whole process group and ends DEADLINE_EXCEEDED", async () => {
+    const client = execClient();
+    const pids: number[] = [];
+    const error = await errorOf(
+      (async () => {
+        for await (const r of client.exec(
+          { agentId: "shell-agent", command: "sh", args: ["-c", "sleep 60 & echo $$ $!; wait"] },
+          { timeoutMs: 1500 },
+        )) {
+          pids.push(...outputText(r).trim().split(" ").map(Number));
+        }
+      })(),
+    );
+    expect(error.code).toBe(Code.DeadlineExceeded);
+    expect(pids).toHaveLength(2);
+    await eventually(async () => expect(pids.filter(alive)).toEqual([]));
+  });
+
   it("cancel kills the whole process group", async () => {
     const abort = new AbortController();
     const stream = execClient().exec(
@@ -477,5 +500,63 @@ describe("ExecService.Exec on a dial-in agent", () => {
     } finally {
       await relay.close();
     }
+  });
+});
+
+describe("ExecService.Exec with service tokens", () => {
+  const secret = "0123456789abcdef0123456789abcdef-exec";
+  let guarded: Router;
+  let agent: DialInAgent;
+  const token = (claims: Record<string, unknown>) =>
+    signJwt(
+      { sub: "svc", exp: Math.floor(Date.now() / 1000) + 600, ...claims },
+      { alg: "HS256", secret },
+    );
+  const execAs = (claims: Record<string, unknown> | undefined) =>
+    createClient(
+      ExecService,
+      createGrpcTransport({
+        baseUrl: `http://${guarded.address}`,
+        ...(claims ? { interceptors: [createBearerTokenInterceptor(token(claims))] } : {}),
+      }),
+    );
+  const guardedAudit: ExecAuditRecord[] = [];
+
+  beforeAll(async () => {
+    const env = new EnvReader({ JWT_SECRET: secret, JWT_METHOD_RULES: "*=scope:platform" });
+    const auth = readJwtConfig(env);
+    env.done("test");
+    if (!auth) throw new Error("JWT config expected");
+    ensureLocalAgentToken("guarded-agent", dir);
+    guarded = await startTestRouter(reg.consul, {
+      auth,
+      linkedAgents: linkedAgentsFactory({
+        tokens: { path: join(dir, "agent-link", "tokens") },
+        heartbeatIntervalMs: 200,
+        execAudit: { record: (r) => guardedAudit.push(r), close: async () => {} },
+      }),
+    });
+    agent = dial("guarded-agent", guarded.address, policy());
+    await agent.ready();
+  });
+  afterAll(async () => {
+    await agent.stop();
+    await guarded.close(100);
+  });
+
+  it("needs the exec scope, and the audit names the token's subject", async () => {
+    const request = { agentId: "guarded-agent", command: "uname", args: ["-a"] };
+    const drain = async (claims: Record<string, unknown> | undefined) => {
+      for await (const _ of execAs(claims).exec(request)) {
+        // output
+      }
+    };
+    expect((await errorOf(drain(undefined))).code).toBe(Code.Unauthenticated);
+    const platformOnly = await errorOf(drain({ scope: "platform" }));
+    expect(platformOnly.code).toBe(Code.PermissionDenied);
+    expect(platformOnly.rawMessage).toMatch(/missing scope exec/);
+    expect(guardedAudit).toEqual([]);
+    await drain({ sub: "ops-bot", scope: "exec" });
+    expect(guardedAudit).toMatchObject([{ subject: "ops-bot", code: "OK", exitCode: 0 }]);
   });
 });
