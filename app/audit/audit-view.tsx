@@ -111,7 +111,10 @@ export function AuditView() {
                     {e.subject || "–"} <span className="faint">{roleLabel(e.role)}</span>
                   </td>
                   <td className="mono">{e.method.replace("/agentplatform.v1.", "")}</td>
-                  <td className="mono">{e.target || "–"}</td>
+                  <td className="mono">
+                    {e.target || "–"}
+                    {e.detail !== "" && <div className="faint">{e.detail}</div>}
+                  </td>
                   <td>
                     <span className={`badge ${e.code === "OK" ? "tone-ok" : "tone-bad"}`}>
                       {e.code}
