@@ -69,8 +69,12 @@ interface PendingExec {
   outstanding: number;
 }
 
-/** Output an agent may send past its window before the exec is failed (one pipe read each). */
-const execWindowSlackBytes = 256 * 1024;
+/**
+ * Output an agent may send past its window before the exec is failed: a pipe read in flight, and
+ * once the command exits, what its pipes still hold (Node drains a child's pipes on exit, paused
+ * or not) — a few hundred KiB at most.
+ */
+const execWindowSlackBytes = 1024 * 1024;
 
 const abortError = (signal: AbortSignal) =>
   signal.reason instanceof ConnectError

@@ -72,6 +72,9 @@ export async function startExecProcess(options: ExecProcessOptions): Promise<Exe
     child.once("spawn", resolve);
     child.once("error", reject);
   });
+  // Errors after the spawn (none expected: signals go to the group, not through child.kill)
+  // must not take the agent down.
+  child.on("error", () => {});
   const pid = child.pid ?? 0;
   const startedAt = performance.now();
   const stdout = child.stdout as Readable;
@@ -88,13 +91,15 @@ export async function startExecProcess(options: ExecProcessOptions): Promise<Exe
   let stopping = false;
 
   const stop = (reason: ExecEndReason | undefined) => {
-    if (exited || stopping) return;
+    if (stopping) return;
     stopping = true;
-    stopReason = reason;
-    killGroup(pid, "SIGTERM");
-    // Paused pipes would keep a process blocked on write from seeing SIGTERM's effect late.
+    // No more credit will come: drain the pipes (output past the window is dropped), or an
+    // exited command whose output is still held back would never be reaped.
     stdout.resume();
     stderr.resume();
+    if (exited) return;
+    stopReason = reason;
+    killGroup(pid, "SIGTERM");
     killTimer = setTimeout(() => killGroup(pid, "SIGKILL"), options.killGraceMs);
   };
   const runTimer = setTimeout(() => stop(ExecEndReason.TIMED_OUT), plan.runMs);
