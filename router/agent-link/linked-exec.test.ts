@@ -268,7 +268,7 @@ describe("ExecService.Exec on a dial-in agent", () => {
       (async () => {
         for await (const r of client.exec(
           { agentId: "shell-agent", command: "sh", args: ["-c", "sleep 60 & echo $$ $!; wait"] },
-          { timeoutMs: 1500 },
+          { timeoutMs: 3000 },
         )) {
           pids.push(...outputText(r).trim().split(" ").map(Number));
         }
