@@ -1,5 +1,6 @@
 import { execFileSync } from "node:child_process";
 import { expect, type Page, test } from "@playwright/test";
+import { AuditPage } from "./pages/audit-page";
 import { RunPage } from "./pages/run-page";
 import { stackValue } from "./stack-env";
 
@@ -32,6 +33,15 @@ test.describe("exec on a dial-in agent", () => {
     await expect(page.getByTestId("exec-output")).toContainText("Linux");
     await expect(page.getByTestId("exec-line").first()).toHaveAttribute("data-stream", "stdout");
     await page.getByTestId("exec-terminal").screenshot({ path: "e2e/artifacts/exec-uname.png" });
+    // The audit log says who ran what, on which agent, and how it ended.
+    const audit = new AuditPage(page, stackValue("consoleUrl"));
+    await audit.goto();
+    await expect(
+      audit.rows
+        .filter({ hasText: "ExecService/Exec" })
+        .filter({ hasText: "uname -a → exit 0" })
+        .first(),
+    ).toContainText("nat-agent");
   });
 
   test("streams a long command live and cancel stops its process", async ({ page }) => {
@@ -58,5 +68,6 @@ test.describe("exec on a dial-in agent", () => {
     await runCommand(page, "cat /etc/passwd");
     await expect(page.getByTestId("exec-badge")).toHaveAttribute("data-state", "PERMISSION_DENIED");
     await expect(page.getByTestId("exec-error")).toContainText("commands rule");
+    await page.getByTestId("exec-terminal").screenshot({ path: "e2e/artifacts/exec-refused.png" });
   });
 });
