@@ -3,6 +3,7 @@
 import { readJwtConfig } from "../platform/auth/jwt-config";
 import { EnvReader } from "../platform/config";
 import { createLogger } from "../platform/log";
+import { startTracing } from "../platform/tracing";
 import { createConsulClient } from "../registry/consul-client";
 import { startRouter } from "../router/router";
 import { announceReady } from "./child-process";
@@ -15,6 +16,8 @@ const env = new EnvReader(process.env);
 const auth = readJwtConfig(env);
 env.done("bench router");
 
+// OTEL_* (as in production) turn tracing on; the bench sets them for its traced routers only.
+const tracing = await startTracing("router", { asyncContext: false });
 const router = await startRouter({
   consul: createConsulClient({ address: consulAddress }),
   ...(auth ? { auth } : {}),
@@ -24,5 +27,8 @@ const router = await startRouter({
 announceReady({ address: router.address });
 
 process.once("SIGTERM", () => {
-  void router.close(500).then(() => process.exit(0));
+  void router
+    .close(500)
+    .then(() => tracing.stop())
+    .then(() => process.exit(0));
 });

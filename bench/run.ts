@@ -1,11 +1,17 @@
 // `npm run bench`: unary ExecuteTask throughput, latency and CPU straight to the echo agent,
 // through one router, through nginx grpc_pass and through HAProxy (h2), side by side in one run
-// with h2load as the load generator. `npm run bench -- --quick` for a shorter run.
+// with h2load as the load generator; the router also with tracing on (parent-based sampling of
+// 1% and 100%, exporting OTLP to a receiver in this process). `npm run bench -- --quick` for a
+// shorter run.
 import { execFileSync } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
 import { cpus, loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
 import { createLogger } from "../platform/log";
+import {
+  type OtlpReceiver,
+  startOtlpReceiver,
+} from "../platform/tracing/test-support/otlp-receiver";
 import { startEmbeddedRegistry } from "../registry/embedded/embedded-registry";
 import { type BenchOptions, parseBenchOptions } from "./bench-options";
 import { type Child, findCommand, startNodeChild } from "./child-process";
@@ -33,6 +39,7 @@ async function main(): Promise<void> {
   writeTaskRequestFrame(bodyFile);
 
   const children: Child[] = [];
+  let receiver: OtlpReceiver | undefined;
   const registry = await startEmbeddedRegistry({
     port: 0,
     logger: createLogger("registry", { level: "warn" }),
@@ -50,6 +57,23 @@ async function main(): Promise<void> {
       { name: "direct", address: echoAddress, hop: undefined },
       { name: "router", address: router.info.address ?? "", hop: router.child },
     ];
+    // The same router with tracing on: every call is a root here (h2load sends no traceparent),
+    // so parent-based sampling applies the ratio.
+    receiver = await startOtlpReceiver();
+    for (const [name, ratio] of [
+      ["trace1%", "0.01"],
+      ["trace100%", "1"],
+    ] as const) {
+      const traced = await startNodeChild(name, entry("router-process.ts"), {
+        ...env,
+        OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url,
+        OTEL_TRACES_SAMPLER: "parentbased_traceidratio",
+        OTEL_TRACES_SAMPLER_ARG: ratio,
+        OTEL_SERVICE_NAME: `bench-router-${name}`,
+      });
+      children.push(traced.child);
+      targets.push({ name, address: traced.info.address ?? "", hop: traced.child });
+    }
     for (const [name, start] of [
       ["nginx", startNginx],
       ["haproxy", startHaproxy],
@@ -88,6 +112,11 @@ async function main(): Promise<void> {
     const rows = summarizeCells(samples);
     say(`\n${formatTable(rows)}\n`);
     const bad = rows.filter((r) => r.failed > 0);
+    if (receiver !== undefined) {
+      say(
+        `OTLP receiver: ${receiver.requests()} export requests, ${(receiver.protobufBytes() / 1024).toFixed(0)} KiB of spans (http/protobuf)`,
+      );
+    }
     for (const r of bad) say(`FAILED ${r.target} ${r.connections}x${r.streams}: ${r.failures}`);
     if (bad.length > 0) {
       process.exitCode = 1;
@@ -97,6 +126,7 @@ async function main(): Promise<void> {
   } finally {
     for (const child of children.reverse()) await child.stop();
     await registry.close();
+    await receiver?.close();
     rmSync(dir, { recursive: true, force: true });
   }
 }

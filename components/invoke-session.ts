@@ -6,6 +6,7 @@ import { useTransport } from "@connectrpc/connect-query";
 import { useCallback, useEffect, useRef, useState, useSyncExternalStore } from "react";
 import { ConsoleService } from "../gen/agentplatform/v1/console_pb";
 import { codeName } from "./error-text";
+import { newRunTraceContext } from "./trace-context";
 
 export interface InvokeSpec {
   method: string;
@@ -36,6 +37,8 @@ export interface InvokeRun {
   id: string;
   spec: InvokeSpec;
   startedAtMs: number;
+  /** The trace the console started for this run (its traceparent went with the call). */
+  traceId: string;
   headers: Record<string, string>;
   router: string;
   /** Grows while the call runs; read `count` entries. */
@@ -102,10 +105,12 @@ export function useInvoke(onDone?: (run: InvokeRun) => void): InvokeState {
       abortRef.current?.abort();
       const abort = new AbortController();
       abortRef.current = abort;
+      const trace = newRunTraceContext();
       const current: InvokeRun = {
         id: `${Date.now().toString(36)}${Math.random().toString(36).slice(2, 6)}`,
         spec,
         startedAtMs: Date.now(),
+        traceId: trace.traceId,
         headers: {},
         router: "",
         messages: [],
@@ -145,7 +150,7 @@ export function useInvoke(onDone?: (run: InvokeRun) => void): InvokeState {
               metadata: spec.metadata,
               timeoutMs: spec.timeoutMs,
             },
-            { signal: abort.signal },
+            { signal: abort.signal, headers: { traceparent: trace.traceparent } },
           )) {
             switch (event.event.case) {
               case "headers":

@@ -1,6 +1,7 @@
 // Which role each browser-endpoint method needs, and which calls count as runs.
 import { ConsoleService, Role } from "../gen/agentplatform/v1/console_pb";
 import { AgentService, TaskWorker, ToolService } from "../gen/agentplatform/v1/platform_pb";
+import { TraceService } from "../gen/agentplatform/v1/trace_pb";
 
 /** Platform services the browser endpoint forwards to the routers. */
 export const forwardedServices = [AgentService, ToolService, TaskWorker] as const;
@@ -24,6 +25,7 @@ export function requiredRole(serviceTypeName: string, methodName: string): Role 
     return methodName in consoleRoles ? consoleRoles[methodName] : Role.ADMIN;
   }
   if (forwardedNames.has(serviceTypeName)) return Role.OPERATOR;
+  if (serviceTypeName === TraceService.typeName) return Role.VIEWER;
   return Role.ADMIN;
 }
 

@@ -16,6 +16,9 @@ export const corsAllowedHeaders = [
   "Connect-Content-Encoding",
   "Grpc-Timeout",
   "Grpc-Accept-Encoding",
+  // W3C trace context: the console starts the trace of each run.
+  "Traceparent",
+  "Tracestate",
   "Grpc-Encoding",
   "X-Grpc-Web",
   "X-User-Agent",

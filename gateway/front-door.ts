@@ -30,6 +30,7 @@ import type { Logger } from "../platform/log";
 import { routerServiceName } from "../platform/router-transport";
 import { defaultServerLimits, type ServerLimits } from "../platform/server-limits";
 import type { TlsFiles } from "../platform/tls";
+import { type RelayTrace, startRelayTrace } from "../platform/tracing";
 import type { ConsulClient } from "../registry/consul-client";
 import { type ServiceWatchOptions, watchService } from "../registry/service-watch";
 
@@ -100,6 +101,7 @@ export async function startFrontDoor(options: FrontDoorOptions): Promise<FrontDo
   class RouterCall extends RelayedCall {
     /** Request bytes that came before the registry first answered. */
     private early: Buffer[] | undefined = [];
+    private readonly trace: RelayTrace | undefined;
 
     constructor(
       down: H2Stream,
@@ -111,6 +113,7 @@ export async function startFrontDoor(options: FrontDoorOptions): Promise<FrontDo
       this.timesFirstMessage = false;
       // Bidi streams (AgentLink) keep sending: replay only what fits before a router answers.
       this.maxReplayBytes = 256 * 1024;
+      this.trace = startRelayTrace(headerValue(headers, ":path") ?? "", headers, "front door");
     }
 
     start(): void {
@@ -167,16 +170,27 @@ export async function startFrontDoor(options: FrontDoorOptions): Promise<FrontDo
 
     protected override onAttemptStart(address: string): void {
       balancer.started(address);
+      this.trace?.attemptStarted(address, this.upstreamHeaders);
     }
 
     protected override onAttemptEnd(
       address: string,
-      _code: number,
+      code: number,
       failure: AttemptFailureKind | undefined,
     ): void {
       const transport = failure === "connect" || failure === "reset";
+      const trace = this.trace;
+      const wasEjected = trace !== undefined && balancer.isEjected(address);
       balancer.finished(service, address, transport ? "transport" : "ok");
+      if (trace !== undefined) {
+        if (!wasEjected && balancer.isEjected(address)) trace.ejected(address);
+        trace.attemptEnded(code, failure);
+      }
       if (transport) watch.refresh();
+    }
+
+    protected override onFinish(): void {
+      this.trace?.finished(this.code, this.message);
     }
   }
 

@@ -11,6 +11,7 @@ import type { Logger } from "../platform/log";
 import { createRouterTransport, type RouterTransport } from "../platform/router-transport";
 import { defaultServerLimits, type ServerLimits } from "../platform/server-limits";
 import type { TlsFiles } from "../platform/tls";
+import { serverTracingInterceptor } from "../platform/tracing";
 import type { ConsulClient } from "../registry/consul-client";
 import { type AuditLog, createAuditLog } from "./audit-log";
 import { createBrowserInterceptors } from "./browser-interceptors";
@@ -24,6 +25,8 @@ import { createMetricsHistory, type MetricsHistory } from "./metrics-history";
 import { platformForwardingRoutes } from "./platform-forwarding";
 import { createRegistryView, type RegistryView } from "./registry-view";
 import { createRouterFleet } from "./router-fleet";
+import { runTraceInterceptor, runTraceRoutes } from "./run-trace-service";
+import { createRunTraceStore, type RunTraceStore } from "./run-traces";
 import { createTokenStore, type TokenStore } from "./token-store";
 
 export interface GatewayOptions {
@@ -61,6 +64,8 @@ export interface GatewayOptions {
   registryWait?: string;
   /** Router stats sampling interval. Default 1000 ms. */
   metricsIntervalMs?: number;
+  /** The trace UI's address for links from the Run page (`{trace_id}` is replaced). Default none. */
+  traceUiUrl?: string;
   logger: Logger;
 }
 
@@ -72,6 +77,8 @@ export interface Gateway {
   readonly metrics: MetricsHistory;
   readonly audit: AuditLog;
   readonly routers: RouterTransport;
+  /** Spans of console-started runs, fed by the OTLP ingest (`otlpIngestHandler`). */
+  readonly runTraces: RunTraceStore;
   close(graceMs?: number): Promise<void>;
 }
 
@@ -162,6 +169,7 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     return label;
   };
 
+  const runTraces = createRunTraceStore();
   const shutdown = new AbortController();
   const connectHandler = connectNodeAdapter({
     routes: (router) => {
@@ -179,8 +187,13 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
         },
       })(router);
       platformForwardingRoutes({ transport: routers })(router);
+      runTraceRoutes(runTraces, options.traceUiUrl)(router);
     },
-    interceptors: createBrowserInterceptors({ tokens, limits: gatewayLimits, audit }),
+    interceptors: [
+      serverTracingInterceptor(),
+      runTraceInterceptor(runTraces),
+      ...createBrowserInterceptors({ tokens, limits: gatewayLimits, audit }),
+    ],
     readMaxBytes: limits.maxMessageBytes,
     writeMaxBytes: limits.maxMessageBytes,
     ...(limits.maxTimeoutMs > 0 ? { maxTimeoutMs: limits.maxTimeoutMs } : {}),
@@ -239,6 +252,7 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     metrics,
     audit,
     routers,
+    runTraces,
     close(graceMs = limits.shutdownGraceMs) {
       closing ??= (async () => {
         shutdown.abort();

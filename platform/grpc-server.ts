@@ -7,6 +7,7 @@ import { joinHostPort, listen, listenOnPath } from "./listen";
 import type { Logger } from "./log";
 import { defaultServerLimits, type ServerLimits } from "./server-limits";
 import type { TlsFiles } from "./tls";
+import { serverTracingInterceptor } from "./tracing/rpc-interceptors";
 
 /** Handles a request itself and returns true, or returns false to leave it to the Connect routes. */
 export type RawRequestHandler = (
@@ -103,7 +104,7 @@ export async function startGrpcServer(options: GrpcServerOptions): Promise<GrpcS
     readMaxBytes: limits.maxMessageBytes,
     writeMaxBytes: limits.maxMessageBytes,
     ...(limits.maxTimeoutMs > 0 ? { maxTimeoutMs: limits.maxTimeoutMs } : {}),
-    ...(options.interceptors ? { interceptors: options.interceptors } : {}),
+    interceptors: [serverTracingInterceptor(), ...(options.interceptors ?? [])],
   });
 
   let active = 0;

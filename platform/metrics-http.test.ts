@@ -35,8 +35,29 @@ describe("startMetricsServer", () => {
     const first = await get(`${server.url}/metrics`);
     expect(first.status).toBe(200);
     expect(first.type).toBe("text/plain; version=0.0.4; charset=utf-8");
-    expect(first.body).toBe("# TYPE scrapes counter\nscrapes 1\n");
+    expect(first.body.startsWith("# TYPE scrapes counter\nscrapes 1\n")).toBe(true);
     expect((await get(`${server.url}/metrics?x=1`)).body).toContain("scrapes 2");
+  });
+
+  it("appends the runtime families under their standard names, each declared once", async () => {
+    server = await startMetricsServer({ render: () => "# TYPE own gauge\nown 1\n" });
+    const { body } = await get(`${server.url}/metrics`);
+    for (const family of [
+      "process_cpu_seconds_total counter",
+      "process_resident_memory_bytes gauge",
+      "process_open_fds gauge",
+      "nodejs_heap_size_used_bytes gauge",
+      "nodejs_eventloop_lag_seconds gauge",
+      "nodejs_gc_duration_seconds histogram",
+    ]) {
+      expect(body).toContain(`# TYPE ${family}\n`);
+    }
+    const declared = [...body.matchAll(/^# TYPE (\S+)/gm)].map((m) => m[1]);
+    expect(new Set(declared).size).toBe(declared.length);
+    expect(body).not.toMatch(/^nodejs_heap_used_bytes/m);
+    const runtimeOnly = await startMetricsServer({ render: () => "own 1\n", runtime: false });
+    expect((await get(`${runtimeOnly.url}/metrics`)).body).toBe("own 1\n");
+    await runtimeOnly.close();
   });
 
   it("answers /healthz from the health callback", async () => {

@@ -4,16 +4,21 @@ import { createServer, type IncomingMessage, type ServerResponse } from "node:ht
 import { listen } from "./listen";
 import type { Logger } from "./log";
 import { prometheusContentType } from "./prometheus-text";
+import { renderRuntimeMetrics } from "./runtime-metrics";
 
 export interface MetricsServerOptions {
   /** Address to bind. Default 127.0.0.1. */
   host?: string;
   /** Port to bind; 0 picks a free one. Default 0. */
   port?: number;
-  /** Produces the exposition text served at GET /metrics. */
+  /** Produces the process's own exposition text served at GET /metrics. */
   render: () => string | Promise<string>;
+  /** Append the runtime families (process_*, nodejs_*; platform/runtime-metrics.ts). Default true. */
+  runtime?: boolean;
   /** Answers GET /healthz: 200 while true, 503 otherwise. Default: always healthy. */
   healthy?: () => boolean;
+  /** Further handlers by exact path (e.g. an OTLP ingest at /v1/traces). Default none. */
+  routes?: Record<string, (req: IncomingMessage, res: ServerResponse) => void>;
   /** Receives render failures. Default: none. */
   logger?: Logger;
 }
@@ -30,7 +35,15 @@ export async function startMetricsServer(options: MetricsServerOptions): Promise
   const host = options.host ?? "127.0.0.1";
 
   const handle = async (req: IncomingMessage, res: ServerResponse) => {
-    const path = (req.url ?? "/").split("?", 1)[0];
+    const path = (req.url ?? "/").split("?", 1)[0] ?? "/";
+    const route =
+      options.routes !== undefined && Object.hasOwn(options.routes, path)
+        ? options.routes[path]
+        : undefined;
+    if (route !== undefined) {
+      route(req, res);
+      return;
+    }
     if (path !== "/metrics" && path !== "/healthz") {
       return reply(res, 404, "text/plain; charset=utf-8", "not found\n");
     }
@@ -43,7 +56,8 @@ export async function startMetricsServer(options: MetricsServerOptions): Promise
       return reply(res, ok ? 200 : 503, "text/plain; charset=utf-8", ok ? "ok\n" : "unhealthy\n");
     }
     try {
-      const body = await options.render();
+      const own = await options.render();
+      const body = options.runtime === false ? own : own + (await renderRuntimeMetrics());
       reply(res, 200, prometheusContentType, body, req.method === "HEAD");
     } catch (err) {
       options.logger?.error("metrics render failed", { err });

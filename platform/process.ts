@@ -39,7 +39,7 @@ export function runProcess(log: Logger, start: () => Promise<Running>): void {
       if (err instanceof ConfigError) {
         process.stderr.write(`${err.message}\n`);
       } else {
-        log.error("failed to start", { err, stack: err instanceof Error ? err.stack : undefined });
+        log.error("failed to start", { err });
       }
       process.exit(1);
     },

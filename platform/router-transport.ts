@@ -25,6 +25,7 @@ import { type ServiceInstance, type ServiceWatch, watchService } from "../regist
 import { formatEndpoint } from "./discovery/endpoint";
 import type { EndpointDiscovery } from "./discovery/endpoint-discovery";
 import type { TlsFiles } from "./tls";
+import { clientTracingInterceptor } from "./tracing/rpc-interceptors";
 import { callWasNotProcessed } from "./unprocessed-call";
 
 export const routerServiceName = "grpc-router";
@@ -180,7 +181,7 @@ export function createRouterTransport(options: RouterTransportOptions): RouterTr
       const transport = createGrpcTransport({
         baseUrl,
         sessionManager: sessions,
-        interceptors: options.interceptors ?? [],
+        interceptors: [clientTracingInterceptor(), ...(options.interceptors ?? [])],
         readMaxBytes: maxBytes,
         writeMaxBytes: maxBytes,
       });

@@ -15,7 +15,7 @@ afterEach(async () => {
 });
 
 async function startAdmin(overrides: Partial<RouterAdminDeps> = {}) {
-  const metrics = createRouterMetrics({ processMetrics: false });
+  const metrics = createRouterMetrics();
   let snapshots = 0;
   const deps: RouterAdminDeps = {
     identity: () => ({

@@ -9,6 +9,7 @@ import { startMetricsServer } from "../platform/metrics-http";
 import { runProcess } from "../platform/process";
 import { readServerLimits } from "../platform/server-limits";
 import { loadTlsFiles, readTlsConfig } from "../platform/tls";
+import { startTracing } from "../platform/tracing";
 import { createConsulClient } from "../registry/consul-client";
 import { readAgentLinkConfig } from "./agent-link/agent-link-config";
 import { linkedAgentsFactory } from "./agent-link/linked-agents-hub";
@@ -43,6 +44,8 @@ runProcess(log, async () => {
   const tokensPath = "path" in agentLink.tokens ? agentLink.tokens.path : "";
   const dialIn = explicitTokens !== undefined || existsSync(tokensPath);
 
+  // The relay passes spans explicitly; no async context is needed (or paid for) here.
+  const tracing = await startTracing("router", { asyncContext: false });
   const router = await startRouter({
     consul: createConsulClient({ address: consulAddress }),
     host,
@@ -78,6 +81,7 @@ runProcess(log, async () => {
     async stop() {
       await router.close();
       await metrics?.close();
+      await tracing.stop();
     },
   };
 });

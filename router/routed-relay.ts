@@ -19,6 +19,7 @@ import {
   type AttemptFailureKind,
   RelayedCall,
 } from "../platform/h2/relayed-call";
+import { type RelayTrace, startRelayTrace } from "../platform/tracing";
 import type { CallRecord } from "./metrics/call-recorder";
 import { type RoutedMethod, routedMethods } from "./routed-methods";
 import { grpcContentTypes, type Routing, readTarget, verdictFor } from "./routing";
@@ -29,6 +30,7 @@ class RoutedCall extends RelayedCall implements CallRecord {
   private reader: FirstMessageReader | undefined;
   private resolving = false;
   private addresses: readonly string[] = [];
+  private readonly trace: RelayTrace | undefined;
 
   constructor(
     private readonly routing: Routing,
@@ -41,6 +43,7 @@ class RoutedCall extends RelayedCall implements CallRecord {
     super(down, targets.pool, startedAt);
     this.reader = new FirstMessageReader(routing.deps.maxMessageBytes);
     this.timesFirstMessage = routed.linked === "stream" || routed.linked === "exec";
+    this.trace = startRelayTrace(routed.path, requestHeaders, "router");
   }
 
   // CallRecord: the recorder reads these when the call finishes.
@@ -110,7 +113,11 @@ class RoutedCall extends RelayedCall implements CallRecord {
     try {
       this.route(first);
     } catch (err) {
-      this.routing.deps.logger.error("forwarding failed", { err, method: this.routed.path });
+      this.routing.deps.logger.error("forwarding failed", {
+        err,
+        method: this.routed.path,
+        ...this.trace?.ids(),
+      });
       this.refuse(Code.Internal, "router failed to forward the call");
     }
   }
@@ -136,6 +143,7 @@ class RoutedCall extends RelayedCall implements CallRecord {
       // caller's stream), and is served and recorded there.
       const reader = this.reader;
       this.reader = undefined;
+      this.trace?.handOff(this.requestHeaders, "linked agent");
       new InternalCall(this.down, this.requestHeaders, this.targets, this.startedAt).forward(
         reader?.chunks,
       );
@@ -148,7 +156,11 @@ class RoutedCall extends RelayedCall implements CallRecord {
       this.routing.resolve(view, target.id, routed, service).then(
         (addresses) => this.resolved(addresses),
         (err: unknown) => {
-          deps.logger.error("forwarding failed", { err, method: routed.path });
+          deps.logger.error("forwarding failed", {
+            err,
+            method: routed.path,
+            ...this.trace?.ids(),
+          });
           this.refuse(Code.Internal, "router failed to forward the call");
         },
       );
@@ -197,6 +209,7 @@ class RoutedCall extends RelayedCall implements CallRecord {
 
   protected override onAttemptStart(address: string): void {
     this.routing.deps.balancer.started(address);
+    this.trace?.attemptStarted(address, this.upstreamHeaders);
     this.routing.deps.recorder?.callStarted(this.routed.path, address, this.streaming);
   }
 
@@ -206,12 +219,19 @@ class RoutedCall extends RelayedCall implements CallRecord {
     failure: AttemptFailureKind | undefined,
   ): void {
     const deps = this.routing.deps;
+    const trace = this.trace;
+    const wasEjected = trace !== undefined && deps.balancer.isEjected(address);
     deps.balancer.finished(this.service, address, verdictFor(code, failure));
+    if (trace !== undefined) {
+      if (!wasEjected && deps.balancer.isEjected(address)) trace.ejected(address);
+      trace.attemptEnded(code, failure);
+    }
     deps.recorder?.callEnded(this.routed.path, address, this.streaming);
     if (failure === "connect" || failure === "reset") deps.directory.refresh(this.service);
   }
 
   protected override onFinish(): void {
+    this.trace?.finished(this.code, this.message);
     this.routing.deps.recorder?.record(this);
   }
 }

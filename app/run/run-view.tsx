@@ -15,6 +15,7 @@ import {
   type TargetKind,
 } from "../../components/platform-methods";
 import { runHistory } from "../../components/run-history";
+import { RunTrace } from "../../components/run-trace";
 import { SchemaForm } from "../../components/schema-form";
 import { canonicalJson, parseRequestText } from "../../components/schema-form-model";
 import { useServices } from "../../components/services-feed";
@@ -405,6 +406,7 @@ export function RunView() {
 
         <div className="section sticky-column">
           <RunResult invoke={invoke} streaming={method?.streaming ?? false} />
+          <RunTrace run={invoke.run} />
           <RunHistoryPanel onRestore={restore} />
         </div>
       </div>

@@ -116,6 +116,7 @@ export abstract class RelayedCall implements H2StreamHandler {
 
   protected abstract pick(tried: readonly string[]): string | ConnectError;
   protected abstract mayRetry(failure: AttemptFailure, attempt: number): boolean;
+  /** An attempt on `address` starts; `upstreamHeaders` may still be changed for it. */
   protected onAttemptStart(_address: string): void {}
   protected onAttemptEnd(
     _address: string,
@@ -272,11 +273,6 @@ export abstract class RelayedCall implements H2StreamHandler {
     const address = picked;
     this.attempts++;
     this.address = address;
-    let headers = this.upstreamHeaders;
-    if (this.deadlineAt !== undefined) {
-      const left = this.deadlineAt - performance.now();
-      headers = [...headers, "grpc-timeout", formatGrpcTimeout(left)];
-    }
     this.responseHeaders = undefined;
     const chunks = this.replay ?? (this.attempts === 1 ? this.prefix : undefined);
     const hasBody = chunks !== undefined && chunks.length > 0;
@@ -293,7 +289,13 @@ export abstract class RelayedCall implements H2StreamHandler {
       );
       return;
     }
+    // Before the headers are read: the subclass may set per-attempt ones (traceparent).
     this.onAttemptStart(address);
+    let headers = this.upstreamHeaders;
+    if (this.deadlineAt !== undefined) {
+      const left = this.deadlineAt - performance.now();
+      headers = [...headers, "grpc-timeout", formatGrpcTimeout(left)];
+    }
     const up = connection.openStream(this, headers, this.requestEnded && !hasBody);
     this.up = up;
     if (hasBody) {

@@ -2,7 +2,6 @@
 // forwarding path, gauges for calls in progress, and registry/balancer events. Everything lives
 // in preallocated arrays keyed by interned strings, so the hot path does map lookups and array
 // increments only; statistics and the Prometheus text are computed when someone asks.
-import { createProcessMetrics, type ProcessMetrics } from "../../platform/process-metrics";
 import { WindowSeries } from "./window-series";
 
 export interface CallRecord {
@@ -34,8 +33,6 @@ export interface CallRecorderOptions {
   now?: () => number;
   /** Dial-in links held now, for the links gauge. Default: always 0. */
   dialInLinks?: () => number;
-  /** Add process CPU, memory and event-loop families to the Prometheus text. Default true. */
-  processMetrics?: boolean;
   /**
    * Distinct methods, services and backends each tracked before further names are counted under
    * "other", so unexpected paths cannot grow memory or label cardinality. Default 256.
@@ -97,7 +94,6 @@ export interface RecorderState {
   readonly backends: Map<string, BackendSeries>;
   readonly services: Map<string, ServiceSeries>;
   readonly backendIdleMs: number;
-  readonly process: ProcessMetrics | undefined;
 }
 
 export interface CallRecorder {
@@ -116,7 +112,7 @@ export interface CallRecorder {
   registryForgotten(service: string): void;
   /** Read-only view for statistics and exposition. */
   readonly state: RecorderState;
-  /** Stops background sampling (event-loop lag). */
+  /** Releases what the recorder holds (nothing today; kept for callers that stop it). */
   close(): void;
 }
 
@@ -136,7 +132,6 @@ export function createCallRecorder(options: CallRecorderOptions = {}): CallRecor
     backends: new Map(),
     services: new Map(),
     backendIdleMs: options.backendIdleMs ?? 10 * 60_000,
-    process: options.processMetrics === false ? undefined : createProcessMetrics(),
   };
   const { methods, backends, services } = state;
 
@@ -240,9 +235,7 @@ export function createCallRecorder(options: CallRecorderOptions = {}): CallRecor
       const s = services.get(service);
       if (s) s.answeredAtMs = 0;
     },
-    close() {
-      state.process?.close();
-    },
+    close() {},
   };
 }
 

@@ -1,4 +1,4 @@
-// The router's /metrics text: call counters by code, latency histograms, gauges and process health.
+// The router's /metrics text: call counters by code, latency histograms, gauges. The process's runtime families are appended by the /metrics server.
 import { createPrometheusText } from "../../platform/prometheus-text";
 import { durationBoundsSeconds, type RecorderState } from "./call-recorder";
 import { forgetIdleBackends } from "./router-stats";
@@ -114,6 +114,5 @@ export function renderRouterMetrics(state: RecorderState): string {
   out.family("router_dial_in_links", "gauge", "Dial-in agent links held by this router.");
   out.sample("router_dial_in_links", undefined, state.dialInLinks());
 
-  state.process?.render(out);
   return out.text();
 }

@@ -16,7 +16,8 @@ export function callLogInterceptor(logger: Logger): Interceptor {
         return;
       }
       const e = ConnectError.from(err);
-      const fields = { method, code: Code[e.code], ms, error: e.rawMessage };
+      // The error itself: the log keeps its message, stack, cause and code.
+      const fields = { method, code: Code[e.code], ms, err: err instanceof Error ? err : e };
       if (serviceFaults.has(e.code)) logger.warn("call failed", fields);
       else logger.info("call failed", fields);
     };

@@ -1,6 +1,7 @@
 // The whole main.ts of a service: read the environment, start, drain on SIGTERM/SIGINT.
 import { createLogger } from "../../platform/log";
 import { runProcess } from "../../platform/process";
+import { startTracing } from "../../platform/tracing";
 import { registryName, type ServiceDefinition } from "./definitions";
 import { readServiceConfig } from "./service-config";
 import { type StartServiceOptions, startService } from "./start-service";
@@ -23,7 +24,13 @@ export function runService(
     const name = registryName(built);
     logger = createLogger(name);
     const config = readServiceConfig(name, defaultPort);
+    const tracing = await startTracing(name);
     const service = await startService(built, { ...options, ...config, logger });
-    return { stop: () => service.stop() };
+    return {
+      async stop() {
+        await service.stop();
+        await tracing.stop();
+      },
+    };
   });
 }

@@ -1,7 +1,6 @@
 // Prometheus metrics of a service: calls by method and status code, latency, calls in flight,
-// plus the process's own health.
+// beside the runtime families the /metrics server appends.
 import { Code, ConnectError, type Interceptor } from "@connectrpc/connect";
-import { createProcessMetrics } from "../../platform/process-metrics";
 import { createPrometheusText, type PrometheusText } from "../../platform/prometheus-text";
 
 /** Upper bounds of the latency buckets, in seconds. */
@@ -25,7 +24,6 @@ export function createServiceMetrics(
 ): ServiceMetrics {
   const methods = new Map<string, MethodStats>();
   let inFlight = 0;
-  const processMetrics = createProcessMetrics();
 
   const record = (method: string, code: string, seconds: number) => {
     let stats = methods.get(method);
@@ -108,9 +106,8 @@ export function createServiceMetrics(
       out.family("grpc_server_in_flight", "gauge", "Calls in progress.");
       out.sample("grpc_server_in_flight", labels, inFlight);
       extra?.(out);
-      processMetrics.render(out);
       return out.text();
     },
-    close: () => processMetrics.close(),
+    close: () => {},
   };
 }
