@@ -87,6 +87,7 @@ export async function startExecProcess(options: ExecProcessOptions): Promise<Exe
   let truncated = false;
   let stopReason: ExecEndReason | undefined;
   let exited = false;
+  let exitedAt: number | undefined;
   let killTimer: NodeJS.Timeout | undefined;
   let stopping = false;
 
@@ -136,6 +137,7 @@ export async function startExecProcess(options: ExecProcessOptions): Promise<Exe
   const result = new Promise<ExecProcessResult>((resolve) => {
     child.once("exit", () => {
       exited = true;
+      exitedAt = performance.now();
       // Whatever the command left running in its group goes with it.
       killGroup(pid, "SIGKILL");
     });
@@ -146,7 +148,8 @@ export async function startExecProcess(options: ExecProcessOptions): Promise<Exe
         exitCode: code ?? undefined,
         signal: signal ?? undefined,
         reason: stopReason ?? ExecEndReason.EXITED,
-        durationMs: performance.now() - startedAt,
+        // Until the process ended, not until a slow reader took the last of its output.
+        durationMs: (exitedAt ?? performance.now()) - startedAt,
         stdoutBytes: counted[ExecStream.STDOUT],
         stderrBytes: counted[ExecStream.STDERR],
         truncated,
