@@ -120,7 +120,11 @@ export function grpcurlCommand(
   const maxTime = spec.timeoutMs > 0 ? [`-max-time ${spec.timeoutMs / 1000}`] : [];
   return [
     "grpcurl -plaintext",
-    ...(options.localSchema ? ["-import-path proto -proto agentplatform/v1/platform.proto"] : []),
+    ...(options.localSchema
+      ? [
+          `-import-path proto -proto agentplatform/v1/${spec.method.startsWith("/agentplatform.v1.ExecService/") ? "exec" : "platform"}.proto`,
+        ]
+      : []),
     ...maxTime,
     ...headerArgs(spec),
     "-d",

@@ -108,7 +108,7 @@ export function createBrowserInterceptors(options: BrowserInterceptorOptions): I
       const finalCode = note.code ?? code;
       audit.record({
         atMs: BigInt(Date.now()),
-        category,
+        category: note.method.startsWith("/agentplatform.v1.ExecService/") ? "exec" : category,
         subject: caller.subject,
         role: caller.role,
         method: note.method,

@@ -24,18 +24,22 @@ import type {
   InvokeRequest,
   InvokeResultSchema,
 } from "../gen/agentplatform/v1/console_pb";
+import { file_agentplatform_v1_exec } from "../gen/agentplatform/v1/exec_pb";
 import { file_agentplatform_v1_platform } from "../gen/agentplatform/v1/platform_pb";
 import { file_agentplatform_v1_router_admin } from "../gen/agentplatform/v1/router_admin_pb";
 import { file_grpc_health_v1_health } from "../gen/grpc/health/v1/health_pb";
 import { chosenRouterKey } from "../platform/router-transport";
 import { type AuditNote, auditNoteKey, targetOf } from "./browser-interceptors";
+import { callerKey } from "./caller";
 import { headerMap, metadataHeaders } from "./forwarded-headers";
+import { isExecMethod, prepareExecInvoke } from "./invoke-exec";
 import { isServerStreaming, isUnary } from "./method-kind";
 import { codeName } from "./status-codes";
 
 /** What the routers serve, and so what Invoke can run. */
 export const invokableRegistry: Registry = createRegistry(
   file_agentplatform_v1_platform,
+  file_agentplatform_v1_exec,
   file_agentplatform_v1_router_admin,
   file_grpc_health_v1_health,
 );
@@ -106,6 +110,9 @@ export async function* invoke(
   }
   const input = parseRequest(method, req.requestJson);
   if (note) note.target = targetOf(input, method.input);
+  const exec = isExecMethod(method)
+    ? prepareExecInvoke(input, ctx.values.get(callerKey), note)
+    : undefined;
   const headers = metadataHeaders(req.metadata);
   if (note) note.metadata = { ...req.metadata };
 
@@ -121,16 +128,19 @@ export async function* invoke(
   const started = performance.now();
   const elapsed = () => performance.now() - started;
   let count = 0;
-  const messageEvent = (message: MessageShape<DescMessage>): InvokeEventInit => ({
-    event: {
-      case: "message",
-      value: {
-        json: toJsonString(method.output, message, { alwaysEmitImplicit: true }),
-        elapsedMs: elapsed(),
-        index: count++,
+  const messageEvent = (message: MessageShape<DescMessage>): InvokeEventInit => {
+    exec?.seen(message);
+    return {
+      event: {
+        case: "message",
+        value: {
+          json: toJsonString(method.output, message, { alwaysEmitImplicit: true }),
+          elapsedMs: elapsed(),
+          index: count++,
+        },
       },
-    },
-  });
+    };
+  };
   let headersSent = false;
   try {
     if (isUnary(method)) {

@@ -15,3 +15,6 @@ export function dialInServiceName(agentId: string): string | undefined {
   const match = /^([a-z0-9][a-z0-9-]*)-agent$/.exec(agentId);
   return match ? `agent-${match[1]}` : undefined;
 }
+
+/** AgentHello.link_features value of agents that take LinkExec (ExecService.Exec). */
+export const execLinkFeature = "exec";

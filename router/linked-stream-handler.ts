@@ -5,10 +5,12 @@
 // is routed to wherever the agent linked again).
 import type { IncomingHttpHeaders, ServerHttp2Stream } from "node:http2";
 import { Code, ConnectError } from "@connectrpc/connect";
+import { bearerToken } from "../platform/auth/jwt";
 import { type FirstMessage, FirstMessageReader } from "../platform/forwarding/first-message";
 import { endWithStatus } from "../platform/forwarding/grpc-status";
 import { parseGrpcTimeout } from "../platform/forwarding/grpc-timeout";
 import type { RawStreamHandler } from "../platform/grpc-server";
+import { serveLinkedExec } from "./agent-link/exec-call";
 import type { LinkedAgents } from "./agent-link/linked-agents";
 import { serveLinkedCall } from "./linked-call";
 import { type RoutedMethod, routedMethods } from "./routed-methods";
@@ -49,16 +51,27 @@ function serve(
     timeoutMs === undefined || Number.isNaN(timeoutMs) ? undefined : startedAt + timeoutMs;
   const recorder = deps.recorder;
   const path = routed.path;
-  const streaming = routed.linked === "stream";
+  const streaming = routed.linked !== "unary";
   recorder?.callStarted(path, "", streaming);
-  void serveLinkedCall({
-    res: stream,
-    linked,
-    service,
-    payload: target.payload,
-    streaming,
-    deadlineAt,
-  }).then((result) => {
+  const served =
+    routed.linked === "exec"
+      ? serveLinkedExec({
+          res: stream,
+          linked,
+          service,
+          payload: target.payload,
+          deadlineAt,
+          subject: callerSubject(routing, path, headers),
+        })
+      : serveLinkedCall({
+          res: stream,
+          linked,
+          service,
+          payload: target.payload,
+          streaming,
+          deadlineAt,
+        });
+  void served.then((result) => {
     recorder?.callEnded(path, "", streaming);
     recorder?.record({
       method: path,
@@ -73,6 +86,17 @@ function serve(
       retried: false,
     });
   });
+}
+
+/** The token subject of a call the relay already let through, for audit records. */
+function callerSubject(routing: Routing, path: string, headers: IncomingHttpHeaders): string {
+  const authorization = headers.authorization;
+  if (routing.deps.auth === undefined || bearerToken(authorization) === undefined) {
+    return "anonymous";
+  }
+  const decision = routing.deps.auth.check(path, authorization);
+  const sub = decision.allowed ? decision.claims?.sub : undefined;
+  return typeof sub === "string" && sub !== "" ? sub : "unknown";
 }
 
 /** Takes gRPC calls to routed methods in the internal server and serves them over the links. */

@@ -13,8 +13,8 @@ export interface RoutedMethod {
   targetFieldName: string;
   /** Safe to run twice (idempotency_level in the proto): may be retried after it was sent. */
   idempotent: boolean;
-  /** Agent calls a dial-in agent linked to this router can take. */
-  linked?: "unary" | "stream";
+  /** Agent calls a dial-in agent linked to this router can take ("exec": ExecService). */
+  linked?: "unary" | "stream" | "exec";
 }
 
 const methods: RoutedMethod[] = [
@@ -33,6 +33,14 @@ const methods: RoutedMethod[] = [
     targetFieldName: "agent_id",
     idempotent: false,
     linked: "stream",
+  },
+  {
+    path: "/agentplatform.v1.ExecService/Exec",
+    kind: "agent",
+    targetField: 2,
+    targetFieldName: "agent_id",
+    idempotent: false,
+    linked: "exec",
   },
   {
     path: "/agentplatform.v1.ToolService/ExecuteTool",

@@ -45,7 +45,7 @@ class RoutedCall extends RelayedCall implements CallRecord, AdmittedCall {
   ) {
     super(down, targets.pool, startedAt);
     this.reader = new FirstMessageReader(routing.deps.maxMessageBytes);
-    this.timesFirstMessage = routed.linked === "stream";
+    this.timesFirstMessage = routed.linked === "stream" || routed.linked === "exec";
     this.trace = startRelayTrace(routed.path, requestHeaders, "router");
   }
 
@@ -57,7 +57,7 @@ class RoutedCall extends RelayedCall implements CallRecord, AdmittedCall {
     return this.address ?? "";
   }
   get streaming(): boolean {
-    return this.routed.linked === "stream";
+    return this.routed.linked === "stream" || this.routed.linked === "exec";
   }
   get ttfbMs(): number | undefined {
     return this.firstMessageMs;

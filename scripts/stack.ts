@@ -251,6 +251,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
         GRPC_SERVER_PORT: "0",
         ROUTER_ID: `router-${i}`,
         ...(natAgent ? { AGENT_LINK_TOKENS_FILE: natAgent.tokensFile } : {}),
+        AGENT_LINK_EXEC_AUDIT_FILE: join(dataDir, "agent-link", "exec-audit.jsonl"),
       },
       ready: () => registered("grpc-router", i)(),
     });
@@ -286,6 +287,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
       env: {
         AGENT_LINK_ROUTER_ADDRESS: `127.0.0.1:${ports.frontDoor}`,
         AGENT_TOKEN_FILE: natAgent.tokenFile,
+        NAT_AGENT_DATA_DIR: join(dataDir, "nat-agent"),
       },
       ready: registered("agent-nat"),
     });

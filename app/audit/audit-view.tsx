@@ -237,7 +237,10 @@ export function AuditView() {
                       <span className="chip">{e.category}</span>
                     )}
                   </td>
-                  <td className="mono hide-narrow">{e.target || "–"}</td>
+                  <td className="mono hide-narrow">
+                    {e.target || "–"}
+                    {e.detail !== "" && <div className="faint">{e.detail}</div>}
+                  </td>
                   <td>
                     <span className={`badge ${e.code === "OK" ? "tone-ok" : "tone-bad"}`}>
                       {e.code}

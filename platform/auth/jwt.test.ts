@@ -191,6 +191,36 @@ describe("authenticator answers for a token it has seen", () => {
   });
 });
 
+describe("exec on agents", () => {
+  const exec = "/agentplatform.v1.ExecService/Exec";
+
+  it("needs the exec scope whatever the catch-all rule grants", () => {
+    const { rules: platformOnly } = parseMethodRules("*=scope:platform");
+    const guarded = createJwtAuthenticator({ secret: Buffer.from(secret), rules: platformOnly });
+    const platform = `Bearer ${token({ sub: "svc", scope: "platform" })}`;
+    expect(guarded.check(exec, platform)).toMatchObject({
+      code: Code.PermissionDenied,
+      message: `${exec}: missing scope exec`,
+    });
+    expect(guarded.check(exec, `Bearer ${token({ sub: "ops", scope: "exec" })}`)).toMatchObject({
+      allowed: true,
+      claims: { sub: "ops" },
+    });
+    // Even where tokens are optional, exec is not.
+    const optional = createJwtAuthenticator({ secret: Buffer.from(secret), required: false });
+    expect(optional.check(exec, undefined)).toMatchObject({ code: Code.Unauthenticated });
+  });
+
+  it("follows a rule that names ExecService itself", () => {
+    const { rules: own } = parseMethodRules("/agentplatform.v1.ExecService/*=role:admin");
+    const custom = createJwtAuthenticator({ secret: Buffer.from(secret), rules: own });
+    expect(custom.check(exec, `Bearer ${token({ roles: ["admin"] })}`).allowed).toBe(true);
+    expect(custom.check(exec, `Bearer ${token({ scope: "exec" })}`)).toMatchObject({
+      code: Code.PermissionDenied,
+    });
+  });
+});
+
 describe("readJwtConfig", () => {
   it("names each bad variable", () => {
     const env = new EnvReader({

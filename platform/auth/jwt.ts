@@ -54,6 +54,17 @@ export const defaultPublicMethods = [
   "/grpc.reflection.v1alpha.ServerReflection/*",
 ];
 
+/** The scope a token needs to run commands on agents (ExecService), unless a rule says otherwise. */
+export const execScope = "exec";
+
+/**
+ * Rules that hold whatever JWT_METHOD_RULES says, unless it names the same pattern (or the exact
+ * method): running commands on agents needs its own grant, never just "any valid token".
+ */
+export const builtInMethodRules: readonly MethodRule[] = [
+  { pattern: "/agentplatform.v1.ExecService/*", scopes: [execScope], roles: [] },
+];
+
 /** The verified claims of the caller, for handlers behind the interceptor. */
 export const jwtClaimsKey = createContextKey<JwtClaims | undefined>(undefined, {
   description: "verified JWT claims",
@@ -103,7 +114,8 @@ export function createJwtAuthenticator(options: JwtAuthOptions): JwtAuthenticato
     throw new Error("JWT authentication needs a secret or a public key");
   }
   const required = options.required ?? true;
-  const rules = options.rules ?? [];
+  // Configured rules first: the most specific match is the first rule with that pattern.
+  const rules = [...(options.rules ?? []), ...builtInMethodRules];
   const publicMethods = options.publicMethods ?? defaultPublicMethods;
   const clock = options.clock ?? Date.now;
   const leewaySec = options.leewaySec ?? 30;

@@ -1,7 +1,9 @@
 // The router's side of AgentLink: authenticates dial-in agents, holds their links, registers
 // them in the registry at the router's address, and runs tasks on them for the router.
+import { randomUUID } from "node:crypto";
 import { create } from "@bufbuild/protobuf";
 import { Code, ConnectError, type ConnectRouter, type HandlerContext } from "@connectrpc/connect";
+import type { ExecRequest, ExecResponse } from "../../gen/agentplatform/v1/exec_pb";
 import {
   type AgentHello,
   AgentLink,
@@ -18,6 +20,7 @@ import {
 import type { ConsulClient } from "../../platform/consul/consul-client";
 import type { Logger } from "../../platform/log";
 import { type AgentTokenStore, createAgentTokenStore } from "./agent-tokens";
+import { createExecAuditSink, createExecAuditTracker, type ExecAuditSink } from "./exec-audit";
 import { createLinkRegistry, type LinkRegistry } from "./link-registry";
 import { createLinkSession, type LinkSession } from "./link-session";
 import type { LinkedAgents, LinkedCallContext } from "./linked-agents";
@@ -50,6 +53,10 @@ export interface AgentLinkOptions {
   registryTtlMs?: number;
   /** How long an agent with no link stays registered (critical), in ms. Default 30000. */
   offlineGraceMs?: number;
+  /** Exec output an agent may send ahead of the caller reading it, in bytes. Default 262144. */
+  execOutputWindowBytes?: number;
+  /** Where exec audit records go; a path appends JSON lines there. Default: the log only. */
+  execAudit?: ExecAuditSink | { path: string };
 }
 
 export interface LinkSummary {
@@ -102,6 +109,12 @@ export function createLinkedAgents(host: LinkHost, options: AgentLinkOptions): L
             : {}),
         })
       : undefined;
+  const execOutputWindowBytes = options.execOutputWindowBytes ?? 256 * 1024;
+  const execAudit: ExecAuditSink =
+    options.execAudit === undefined || "path" in options.execAudit
+      ? createExecAuditSink({ logger: log, ...(options.execAudit ?? {}) })
+      : options.execAudit;
+  const ownsExecAudit = options.execAudit === undefined || "path" in options.execAudit;
   const byService = new Map<string, Set<LinkSession>>();
   let closing = false;
 
@@ -236,6 +249,7 @@ export function createLinkedAgents(host: LinkHost, options: AgentLinkOptions): L
       maxConcurrentTasks: Math.min(maxCap, hello.maxConcurrentTasks || defaultMax),
       heartbeatIntervalMs,
       heartbeatTimeoutMs,
+      execOutputWindowBytes,
       logger: log,
       onClose: detach,
     });
@@ -287,7 +301,33 @@ export function createLinkedAgents(host: LinkHost, options: AgentLinkOptions): L
     yield* pick(service).run(request, streaming, ctx);
   }
 
+  async function* exec(
+    service: string,
+    request: ExecRequest,
+    ctx: LinkedCallContext,
+  ): AsyncGenerator<ExecResponse> {
+    if (request.execId === "") request = { ...request, execId: randomUUID() };
+    const audit = createExecAuditTracker(request, ctx.subject ?? "anonymous");
+    let session: LinkSession | undefined;
+    let error: unknown;
+    try {
+      session = pick(service);
+      for await (const response of session.exec(request, ctx)) {
+        audit.seen(response);
+        yield response;
+      }
+    } catch (err) {
+      error = ctx.signal.aborted ? (ctx.signal.reason ?? err) : err;
+      throw err;
+    } finally {
+      // A caller that stops reading ends the generator without an error: it went away.
+      const ended = error ?? (ctx.signal.aborted ? ctx.signal.reason : undefined);
+      execAudit.record(audit.finish(session?.agentId ?? service, session?.linkId ?? "", ended));
+    }
+  }
+
   return {
+    exec,
     routes(router: ConnectRouter) {
       router.service(AgentLink, { connect });
     },
@@ -323,6 +363,7 @@ export function createLinkedAgents(host: LinkHost, options: AgentLinkOptions): L
       }
       await registry?.close();
       if (ownsTokens) tokens.close();
+      if (ownsExecAudit) await execAudit.close();
     },
   };
 }

@@ -5,6 +5,7 @@
 // router resolving that service therefore forwards to the holding router, which sees the agent
 // is linked locally and hands the call to it instead of forwarding again.
 import type { ConnectRouter } from "@connectrpc/connect";
+import type { ExecRequest, ExecResponse } from "../../gen/agentplatform/v1/exec_pb";
 import type { TaskRequest, TaskResponse } from "../../gen/agentplatform/v1/platform_pb";
 
 export interface LinkedCallContext {
@@ -12,6 +13,8 @@ export interface LinkedCallContext {
   signal: AbortSignal;
   /** Absolute deadline in ms since the epoch, or undefined for none. */
   deadlineMs: number | undefined;
+  /** Who is calling (the token's subject), for the exec audit. Default "anonymous". */
+  subject?: string;
 }
 
 export interface LinkedAgents {
@@ -27,6 +30,11 @@ export interface LinkedAgents {
     request: TaskRequest,
     ctx: LinkedCallContext,
   ): AsyncIterable<TaskResponse>;
+  /**
+   * Runs a command on a linked agent (ExecService.Exec) and streams its output; the last
+   * message is the result. UNAVAILABLE if the link drops first. Every exec is audited.
+   */
+  exec(service: string, request: ExecRequest, ctx: LinkedCallContext): AsyncIterable<ExecResponse>;
   /** Links held now. */
   linkCount(): number;
   /** Closes every link (agents reconnect elsewhere) and deregisters them. */

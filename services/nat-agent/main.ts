@@ -1,7 +1,10 @@
 // Runs the sample dial-in agent "nat-agent". It dials AGENT_LINK_ROUTER_ADDRESS (default the
 // front door, 127.0.0.1:50051) with its token from AGENT_TOKEN, or from AGENT_TOKEN_FILE
-// (default .data/agent-link/nat-agent.token, which the local launcher creates).
-import { readFileSync } from "node:fs";
+// (default .data/agent-link/nat-agent.token, which the local launcher creates). Commands from its
+// small allowlist (nat-exec-policy.ts) run in NAT_AGENT_DATA_DIR (default .data/nat-agent) unless
+// NAT_AGENT_EXEC=false.
+import { mkdirSync, readFileSync } from "node:fs";
+import { resolve } from "node:path";
 import { EnvReader } from "../../platform/config";
 import { createLogger } from "../../platform/log";
 import { runProcess } from "../../platform/process";
@@ -9,6 +12,7 @@ import { loadTlsFiles, readTlsConfig } from "../../platform/tls";
 import { defaultAgentTokenFile } from "../../router/agent-link/local-agent-tokens";
 import { runDialInAgent } from "../sdk/dial-in-agent";
 import { natAgent } from "./nat-agent";
+import { natExecPolicy } from "./nat-exec-policy";
 
 const agentId = "nat-agent";
 const log = createLogger(agentId);
@@ -22,7 +26,10 @@ runProcess(log, async () => {
   const backoffInitialMs = env.durationMs("AGENT_LINK_BACKOFF_INITIAL_MS", 500);
   const backoffMaxMs = env.durationMs("AGENT_LINK_BACKOFF_MAX_MS", 30_000);
   const tls = loadTlsFiles(readTlsConfig(env));
+  const execEnabled = env.bool("NAT_AGENT_EXEC", true);
+  const dataDir = resolve(env.string("NAT_AGENT_DATA_DIR", ".data/nat-agent"));
   env.done(agentId);
+  if (execEnabled) mkdirSync(dataDir, { recursive: true });
   let token = inlineToken;
   if (token === undefined) {
     try {
@@ -39,6 +46,7 @@ runProcess(log, async () => {
     maxConcurrentTasks,
     backoff: { initialMs: backoffInitialMs, maxMs: backoffMaxMs },
     ...(tls ? { tls } : {}),
+    ...(execEnabled ? { exec: natExecPolicy(dataDir) } : {}),
     logger: log,
   });
   return { stop: () => agent.stop() };

@@ -2,8 +2,9 @@ import { spawn } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { createClient } from "@connectrpc/connect";
+import { Code, ConnectError, createClient } from "@connectrpc/connect";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { ExecService } from "../../gen/agentplatform/v1/exec_pb";
 import { AgentService } from "../../gen/agentplatform/v1/platform_pb";
 import { eventually } from "../../platform/test-support/eventually";
 import {
@@ -69,6 +70,7 @@ describe("nat-agent process", () => {
           ...process.env,
           AGENT_LINK_ROUTER_ADDRESS: router.address,
           AGENT_TOKEN_FILE: tokenFile,
+          NAT_AGENT_DATA_DIR: join(dataDir, "nat-agent"),
           LOG_LEVEL: "warn",
         },
         stdio: ["ignore", "ignore", "inherit"],
@@ -93,6 +95,34 @@ describe("nat-agent process", () => {
       );
       expect(res.output).toBe("QUIET PLEASE. THANK YOU.");
       expect(hub.links().map((l) => l.agentId)).toEqual(["nat-agent"]);
+
+      // Its allowlist lets `uname -a` run and refuses anything else.
+      const exec = createClient(ExecService, grpcTransport(router.address));
+      let output = "";
+      let exitCode: number | undefined;
+      for await (const r of exec.exec({ agentId: "nat-agent", command: "uname", args: ["-a"] })) {
+        if (r.event.case === "output") output += Buffer.from(r.event.value.data).toString();
+        if (r.event.case === "result" && r.event.value.status.case === "exitCode") {
+          exitCode = r.event.value.status.value;
+        }
+      }
+      expect(output).toMatch(/^Linux /);
+      expect(exitCode).toBe(0);
+      const refused = await (async () => {
+        try {
+          for await (const _ of exec.exec({
+            agentId: "nat-agent",
+            command: "cat",
+            args: ["/etc/passwd"],
+          })) {
+            // nothing is expected
+          }
+        } catch (err) {
+          return ConnectError.from(err);
+        }
+        return undefined;
+      })();
+      expect(refused?.code).toBe(Code.PermissionDenied);
       child.kill("SIGTERM");
       expect(await exited).toBe(0);
       await eventually(() => hub.linkCount() === 0, { what: "link closed", timeoutMs: 5000 });

@@ -13,6 +13,7 @@ import { type TaskResponse, TaskResponseSchema } from "../../gen/agentplatform/v
 import {
   agentIdHeader,
   agentTokenHeader,
+  execLinkFeature,
   linkErrorCodeKey,
 } from "../../platform/agent-link-protocol";
 import { createAsyncQueue } from "../../platform/async-queue";
@@ -21,6 +22,8 @@ import type { TlsFiles } from "../../platform/tls";
 import { executeAgentTask, streamAgentTask } from "./agent-routes";
 import { type BackoffOptions, fullJitterDelay } from "./backoff";
 import { type AgentDefinition, clientId, versionOf } from "./definitions";
+import { createExecPolicy, type ExecPolicyOptions } from "./exec/exec-policy";
+import { createLinkExecs } from "./exec/link-execs";
 import { createPlatformClient, type PlatformClient } from "./platform-client";
 import { sleep, toConnectError } from "./service-context";
 
@@ -37,6 +40,11 @@ export interface DialInAgentOptions {
   /** Dial with TLS; with a certificate and key, present them (mTLS). Default: h2c. */
   tls?: { ca?: Buffer } | TlsFiles;
   logger?: Logger;
+  /**
+   * Lets callers run commands here (ExecService.Exec) within this allowlist. Default: exec off,
+   * every request PERMISSION_DENIED.
+   */
+  exec?: ExecPolicyOptions;
   /** Called on every change of link state. */
   onState?(state: DialInState): void;
 }
@@ -70,6 +78,7 @@ export function runDialInAgent(options: DialInAgentOptions): DialInAgent {
     ...(tls ? { nodeOptions: { ...tls } } : {}),
   });
   const client = createClient(AgentLink, transport);
+  const execPolicy = options.exec ? createExecPolicy(options.exec) : undefined;
   // Calls the agent makes go back through the router it dials: it may reach nothing else.
   const platform: PlatformClient = createPlatformClient(transport);
   const stopping = new AbortController();
@@ -94,6 +103,11 @@ export function runDialInAgent(options: DialInAgentOptions): DialInAgent {
     const outbound = createAsyncQueue<AgentMessage>();
     const send = (message: Outgoing) => outbound.push(create(AgentMessageSchema, message));
     const tasks = new Map<string, AbortController>();
+    const execs = createLinkExecs({
+      policy: execPolicy,
+      send: (event) => send({ message: { case: "execEvent", value: event } }),
+      logger: log,
+    });
     let accepted = false;
     let heartbeat: NodeJS.Timeout | undefined;
     let lastHeard = Date.now();
@@ -108,6 +122,8 @@ export function runDialInAgent(options: DialInAgentOptions): DialInAgent {
           capabilities: agent.capabilities,
           version: versionOf(agent),
           maxConcurrentTasks: options.maxConcurrentTasks ?? 4,
+          // Exec requests are understood (and refused) even when exec is off.
+          linkFeatures: [execLinkFeature],
         },
       },
     });
@@ -189,7 +205,11 @@ export function runDialInAgent(options: DialInAgentOptions): DialInAgent {
         } else if (m.case === "task") {
           void runTask(m.value);
         } else if (m.case === "cancel") {
-          tasks.get(m.value.taskId)?.abort();
+          if (!execs.cancel(m.value.taskId)) tasks.get(m.value.taskId)?.abort();
+        } else if (m.case === "exec") {
+          execs.start(m.value);
+        } else if (m.case === "execCredit") {
+          execs.credit(m.value.execId, m.value.bytes);
         }
       }
       return { accepted, error: new ConnectError("the router ended the link", Code.Unavailable) };
@@ -204,6 +224,8 @@ export function runDialInAgent(options: DialInAgentOptions): DialInAgent {
       clearInterval(heartbeat);
       stopping.signal.removeEventListener("abort", stopLink);
       for (const controller of tasks.values()) controller.abort();
+      // A command must not outlive the link its caller was on.
+      execs.cancelAll();
       outbound.close();
       linkAbort.abort();
     }

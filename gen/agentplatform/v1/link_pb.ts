@@ -6,6 +6,8 @@
 
 import type { GenFile, GenMessage, GenService } from "@bufbuild/protobuf/codegenv2";
 import { fileDesc, messageDesc, serviceDesc } from "@bufbuild/protobuf/codegenv2";
+import type { ExecRequest, ExecResponse } from "./exec_pb";
+import { file_agentplatform_v1_exec } from "./exec_pb";
 import type { TaskRequest, TaskResponse } from "./platform_pb";
 import { file_agentplatform_v1_platform } from "./platform_pb";
 import type { Message } from "@bufbuild/protobuf";
@@ -14,7 +16,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file agentplatform/v1/link.proto.
  */
 export const file_agentplatform_v1_link: GenFile = /*@__PURE__*/
-  fileDesc("ChthZ2VudHBsYXRmb3JtL3YxL2xpbmsucHJvdG8SEGFnZW50cGxhdGZvcm0udjEirAEKDEFnZW50TWVzc2FnZRItCgVoZWxsbxgBIAEoCzIcLmFnZW50cGxhdGZvcm0udjEuQWdlbnRIZWxsb0gAEjAKBnJlc3VsdBgCIAEoCzIeLmFnZW50cGxhdGZvcm0udjEuVGFza1Jlc3BvbnNlSAASMAoJaGVhcnRiZWF0GAMgASgLMhsuYWdlbnRwbGF0Zm9ybS52MS5IZWFydGJlYXRIAEIJCgdtZXNzYWdlIuABCg1Sb3V0ZXJNZXNzYWdlEjIKCGFjY2VwdGVkGAEgASgLMh4uYWdlbnRwbGF0Zm9ybS52MS5MaW5rQWNjZXB0ZWRIABIqCgR0YXNrGAIgASgLMhouYWdlbnRwbGF0Zm9ybS52MS5MaW5rVGFza0gAEjIKBmNhbmNlbBgDIAEoCzIgLmFnZW50cGxhdGZvcm0udjEuQ2FuY2VsTGlua1Rhc2tIABIwCgloZWFydGJlYXQYBCABKAsyGy5hZ2VudHBsYXRmb3JtLnYxLkhlYXJ0YmVhdEgAQgkKB21lc3NhZ2UihgEKCkFnZW50SGVsbG8SEAoIYWdlbnRfaWQYASABKAkSDAoEbmFtZRgCIAEoCRITCgtkZXNjcmlwdGlvbhgDIAEoCRIUCgxjYXBhYmlsaXRpZXMYBCADKAkSDwoHdmVyc2lvbhgFIAEoCRIcChRtYXhfY29uY3VycmVudF90YXNrcxgGIAEoDSJRCgxMaW5rQWNjZXB0ZWQSDwoHbGlua19pZBgBIAEoCRIRCglyb3V0ZXJfaWQYAiABKAkSHQoVaGVhcnRiZWF0X2ludGVydmFsX21zGAMgASgNImIKCExpbmtUYXNrEi4KB3JlcXVlc3QYASABKAsyHS5hZ2VudHBsYXRmb3JtLnYxLlRhc2tSZXF1ZXN0EhEKCXN0cmVhbWluZxgCIAEoCBITCgtkZWFkbGluZV9tcxgDIAEoAyIxCg5DYW5jZWxMaW5rVGFzaxIPCgd0YXNrX2lkGAEgASgJEg4KBnJlYXNvbhgCIAEoCSIfCglIZWFydGJlYXQSEgoKc2VudF9hdF9tcxgBIAEoAzJbCglBZ2VudExpbmsSTgoHQ29ubmVjdBIeLmFnZW50cGxhdGZvcm0udjEuQWdlbnRNZXNzYWdlGh8uYWdlbnRwbGF0Zm9ybS52MS5Sb3V0ZXJNZXNzYWdlKAEwAWIGcHJvdG8z", [file_agentplatform_v1_platform]);
+  fileDesc("ChthZ2VudHBsYXRmb3JtL3YxL2xpbmsucHJvdG8SEGFnZW50cGxhdGZvcm0udjEi4wEKDEFnZW50TWVzc2FnZRItCgVoZWxsbxgBIAEoCzIcLmFnZW50cGxhdGZvcm0udjEuQWdlbnRIZWxsb0gAEjAKBnJlc3VsdBgCIAEoCzIeLmFnZW50cGxhdGZvcm0udjEuVGFza1Jlc3BvbnNlSAASMAoJaGVhcnRiZWF0GAMgASgLMhsuYWdlbnRwbGF0Zm9ybS52MS5IZWFydGJlYXRIABI1CgpleGVjX2V2ZW50GAQgASgLMh8uYWdlbnRwbGF0Zm9ybS52MS5MaW5rRXhlY0V2ZW50SABCCQoHbWVzc2FnZSLBAgoNUm91dGVyTWVzc2FnZRIyCghhY2NlcHRlZBgBIAEoCzIeLmFnZW50cGxhdGZvcm0udjEuTGlua0FjY2VwdGVkSAASKgoEdGFzaxgCIAEoCzIaLmFnZW50cGxhdGZvcm0udjEuTGlua1Rhc2tIABIyCgZjYW5jZWwYAyABKAsyIC5hZ2VudHBsYXRmb3JtLnYxLkNhbmNlbExpbmtUYXNrSAASMAoJaGVhcnRiZWF0GAQgASgLMhsuYWdlbnRwbGF0Zm9ybS52MS5IZWFydGJlYXRIABIqCgRleGVjGAUgASgLMhouYWdlbnRwbGF0Zm9ybS52MS5MaW5rRXhlY0gAEjMKC2V4ZWNfY3JlZGl0GAYgASgLMhwuYWdlbnRwbGF0Zm9ybS52MS5FeGVjQ3JlZGl0SABCCQoHbWVzc2FnZSKdAQoKQWdlbnRIZWxsbxIQCghhZ2VudF9pZBgBIAEoCRIMCgRuYW1lGAIgASgJEhMKC2Rlc2NyaXB0aW9uGAMgASgJEhQKDGNhcGFiaWxpdGllcxgEIAMoCRIPCgd2ZXJzaW9uGAUgASgJEhwKFG1heF9jb25jdXJyZW50X3Rhc2tzGAYgASgNEhUKDWxpbmtfZmVhdHVyZXMYByADKAkiUQoMTGlua0FjY2VwdGVkEg8KB2xpbmtfaWQYASABKAkSEQoJcm91dGVyX2lkGAIgASgJEh0KFWhlYXJ0YmVhdF9pbnRlcnZhbF9tcxgDIAEoDSJiCghMaW5rVGFzaxIuCgdyZXF1ZXN0GAEgASgLMh0uYWdlbnRwbGF0Zm9ybS52MS5UYXNrUmVxdWVzdBIRCglzdHJlYW1pbmcYAiABKAgSEwoLZGVhZGxpbmVfbXMYAyABKAMiMQoOQ2FuY2VsTGlua1Rhc2sSDwoHdGFza19pZBgBIAEoCRIOCgZyZWFzb24YAiABKAkiHwoJSGVhcnRiZWF0EhIKCnNlbnRfYXRfbXMYASABKAMibAoITGlua0V4ZWMSLgoHcmVxdWVzdBgBIAEoCzIdLmFnZW50cGxhdGZvcm0udjEuRXhlY1JlcXVlc3QSEwoLZGVhZGxpbmVfbXMYAiABKAMSGwoTb3V0cHV0X3dpbmRvd19ieXRlcxgDIAEoDSIsCgpFeGVjQ3JlZGl0Eg8KB2V4ZWNfaWQYASABKAkSDQoFYnl0ZXMYAiABKA0ifQoNTGlua0V4ZWNFdmVudBIPCgdleGVjX2lkGAEgASgJEjAKCHJlc3BvbnNlGAIgASgLMh4uYWdlbnRwbGF0Zm9ybS52MS5FeGVjUmVzcG9uc2USEgoKZXJyb3JfY29kZRgDIAEoDRIVCg1lcnJvcl9tZXNzYWdlGAQgASgJMlsKCUFnZW50TGluaxJOCgdDb25uZWN0Eh4uYWdlbnRwbGF0Zm9ybS52MS5BZ2VudE1lc3NhZ2UaHy5hZ2VudHBsYXRmb3JtLnYxLlJvdXRlck1lc3NhZ2UoATABYgZwcm90bzM", [file_agentplatform_v1_exec, file_agentplatform_v1_platform]);
 
 /**
  * @generated from message agentplatform.v1.AgentMessage
@@ -41,6 +43,14 @@ export type AgentMessage = Message<"agentplatform.v1.AgentMessage"> & {
      */
     value: Heartbeat;
     case: "heartbeat";
+  } | {
+    /**
+     * Output and the end of an exec started by LinkExec.
+     *
+     * @generated from field: agentplatform.v1.LinkExecEvent exec_event = 4;
+     */
+    value: LinkExecEvent;
+    case: "execEvent";
   } | { case: undefined; value?: undefined };
 };
 
@@ -82,6 +92,22 @@ export type RouterMessage = Message<"agentplatform.v1.RouterMessage"> & {
      */
     value: Heartbeat;
     case: "heartbeat";
+  } | {
+    /**
+     * Runs a command (ExecService.Exec); CancelLinkTask with its exec_id stops it.
+     *
+     * @generated from field: agentplatform.v1.LinkExec exec = 5;
+     */
+    value: LinkExec;
+    case: "exec";
+  } | {
+    /**
+     * More output the router can take for an exec.
+     *
+     * @generated from field: agentplatform.v1.ExecCredit exec_credit = 6;
+     */
+    value: ExecCredit;
+    case: "execCredit";
   } | { case: undefined; value?: undefined };
 };
 
@@ -129,6 +155,14 @@ export type AgentHello = Message<"agentplatform.v1.AgentHello"> & {
    * @generated from field: uint32 max_concurrent_tasks = 6;
    */
   maxConcurrentTasks: number;
+
+  /**
+   * Link messages beyond tasks the agent understands, e.g. "exec" (LinkExec, ExecCredit). The
+   * router sends nothing an agent did not name here.
+   *
+   * @generated from field: repeated string link_features = 7;
+   */
+  linkFeatures: string[];
 };
 
 /**
@@ -201,6 +235,8 @@ export const LinkTaskSchema: GenMessage<LinkTask> = /*@__PURE__*/
  */
 export type CancelLinkTask = Message<"agentplatform.v1.CancelLinkTask"> & {
   /**
+   * A LinkTask's task_id, or a LinkExec's exec_id.
+   *
    * @generated from field: string task_id = 1;
    */
   taskId: string;
@@ -234,6 +270,101 @@ export type Heartbeat = Message<"agentplatform.v1.Heartbeat"> & {
  */
 export const HeartbeatSchema: GenMessage<Heartbeat> = /*@__PURE__*/
   messageDesc(file_agentplatform_v1_link, 6);
+
+/**
+ * @generated from message agentplatform.v1.LinkExec
+ */
+export type LinkExec = Message<"agentplatform.v1.LinkExec"> & {
+  /**
+   * exec_id is always set.
+   *
+   * @generated from field: agentplatform.v1.ExecRequest request = 1;
+   */
+  request?: ExecRequest | undefined;
+
+  /**
+   * Milliseconds since the Unix epoch after which the caller has given up; 0 for none.
+   *
+   * @generated from field: int64 deadline_ms = 2;
+   */
+  deadlineMs: bigint;
+
+  /**
+   * Output bytes (ExecOutput.data) the agent may send before it waits for ExecCredit; the
+   * agent pauses the command's pipes meanwhile, so a slow caller slows the command down.
+   *
+   * @generated from field: uint32 output_window_bytes = 3;
+   */
+  outputWindowBytes: number;
+};
+
+/**
+ * Describes the message agentplatform.v1.LinkExec.
+ * Use `create(LinkExecSchema)` to create a new message.
+ */
+export const LinkExecSchema: GenMessage<LinkExec> = /*@__PURE__*/
+  messageDesc(file_agentplatform_v1_link, 7);
+
+/**
+ * @generated from message agentplatform.v1.ExecCredit
+ */
+export type ExecCredit = Message<"agentplatform.v1.ExecCredit"> & {
+  /**
+   * @generated from field: string exec_id = 1;
+   */
+  execId: string;
+
+  /**
+   * Output bytes the router has passed on since its last credit.
+   *
+   * @generated from field: uint32 bytes = 2;
+   */
+  bytes: number;
+};
+
+/**
+ * Describes the message agentplatform.v1.ExecCredit.
+ * Use `create(ExecCreditSchema)` to create a new message.
+ */
+export const ExecCreditSchema: GenMessage<ExecCredit> = /*@__PURE__*/
+  messageDesc(file_agentplatform_v1_link, 8);
+
+/**
+ * @generated from message agentplatform.v1.LinkExecEvent
+ */
+export type LinkExecEvent = Message<"agentplatform.v1.LinkExecEvent"> & {
+  /**
+   * @generated from field: string exec_id = 1;
+   */
+  execId: string;
+
+  /**
+   * Output or the final result; unset when error_code is.
+   *
+   * @generated from field: agentplatform.v1.ExecResponse response = 2;
+   */
+  response?: ExecResponse | undefined;
+
+  /**
+   * gRPC status code when the exec failed without running to an end (e.g. 7,
+   * PERMISSION_DENIED, for a command outside the allowlist); 0 otherwise. Ends the exec.
+   *
+   * @generated from field: uint32 error_code = 3;
+   */
+  errorCode: number;
+
+  /**
+   * @generated from field: string error_message = 4;
+   */
+  errorMessage: string;
+};
+
+/**
+ * Describes the message agentplatform.v1.LinkExecEvent.
+ * Use `create(LinkExecEventSchema)` to create a new message.
+ */
+export const LinkExecEventSchema: GenMessage<LinkExecEvent> = /*@__PURE__*/
+  messageDesc(file_agentplatform_v1_link, 9);
 
 /**
  * Served by routers. The agent authenticates with metadata agent_id and agent_token.
