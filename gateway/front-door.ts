@@ -187,6 +187,8 @@ export async function startFrontDoor(options: FrontDoorOptions): Promise<FrontDo
     ...(options.tls ? { tls: options.tls } : {}),
     ...(options.routerTls ? { upstreamTls: options.routerTls } : {}),
     internal: { routes: (router: ConnectRouter) => health.routes(router) },
+    // The public edge: one peer address gets a bounded share of connections and calls.
+    limitPeers: true,
     take: (targets) => (stream, headers, startedAt) => {
       const path = headerValue(headers, ":path") ?? "";
       if (path.startsWith(healthPathPrefix)) return false;

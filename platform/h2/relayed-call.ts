@@ -99,6 +99,9 @@ export abstract class RelayedCall implements H2StreamHandler {
   private downCredit = 0;
   /** Response bytes passed to the caller but not yet credited back upstream. */
   private upCredit = 0;
+  /** Between `forward()` and the first attempt; request bytes held until then. */
+  private opening = false;
+  private openingBytes = 0;
 
   constructor(
     readonly down: H2Stream,
@@ -150,10 +153,24 @@ export abstract class RelayedCall implements H2StreamHandler {
         return;
       }
       this.deadlineTimer = setTimeout(onDeadline, delay, this);
+      this.down.hasDeadline = true;
     }
+    // The first attempt starts once the frames that came with the request's in the same read
+    // are handled: a call the caller resets at once (rapid reset) never reaches an upstream.
+    this.opening = true;
+    this.openingBytes = readBytes;
+    process.nextTick(openFirstAttempt, this);
+  }
+
+  /** @internal the first attempt, on the tick after `forward()`. */
+  openFirst(): void {
+    this.opening = false;
+    if (this.finished) return;
     this.attempt();
     this.prefix = undefined;
-    if (readBytes > 0) this.down.consume(readBytes);
+    const held = this.openingBytes;
+    this.openingBytes = 0;
+    if (held > 0) this.down.consume(held);
   }
 
   /** Answers the caller with a status of the relay's own and stops everything. */
@@ -241,6 +258,14 @@ export abstract class RelayedCall implements H2StreamHandler {
       this.replayBytes += n;
       if (this.replayBytes > this.maxReplayBytes) this.replay = undefined;
       else replay.push(data);
+    }
+    if (this.opening && this.replay === undefined) {
+      // Too much to replay and no upstream yet: it all leaves with the first attempt.
+      if (replay !== undefined) this.prefix = replay; // just overflowed: what was kept goes first
+      if (this.prefix === undefined) this.prefix = [data];
+      else this.prefix.push(data);
+      this.openingBytes += n;
+      return;
     }
     const up = this.up;
     if (up === undefined || up.sendData(data, endStream)) this.down.consume(n);
@@ -481,6 +506,10 @@ export abstract class RelayedCall implements H2StreamHandler {
     this.durationMs = at - this.startedAt;
     this.onFinish();
   }
+}
+
+function openFirstAttempt(call: RelayedCall): void {
+  call.openFirst();
 }
 
 function onDeadline(call: RelayedCall): void {

@@ -1,0 +1,310 @@
+// The HTTP/2 edge tried as an attacker would: raw frames over TCP against a real front door and
+// a real router, each in a process of its own. Every attack asserts what a user would notice:
+// the attacker's connection ends with the right code within a bound, the server's memory stays
+// within a bound, and a healthy caller on another connection keeps succeeding meanwhile.
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import {
+  CONTINUATION,
+  ErrorCode,
+  FLAG_END_HEADERS,
+  FLAG_END_STREAM,
+  HEADERS,
+  PING,
+  RST_STREAM,
+  SETTINGS,
+  SETTINGS_INITIAL_WINDOW_SIZE,
+  WINDOW_UPDATE,
+} from "./frames";
+import {
+  type EdgeProcess,
+  type HealthyCaller,
+  peakRssGrowth,
+  startEdgeProcess,
+  startHealthyCaller,
+} from "./test-support/edge-stack";
+import { frame, grpcRequestHeaders, RawPeer, settings, uint32 } from "./test-support/raw-peer";
+
+const MiB = 1024 * 1024;
+/** Memory one attacking connection may cost the server. */
+const maxGrowth = 32 * MiB;
+
+/** Limits shortened so the tests see timers fire; every other limit is the default. */
+const env = {
+  H2_HEADER_BLOCK_TIMEOUT_MS: "1000",
+  H2_SETTINGS_TIMEOUT_MS: "1500",
+  H2_STALLED_PEER_TIMEOUT_MS: "1500",
+  H2_IDLE_STREAM_TIMEOUT_MS: "3000",
+};
+
+let router: EdgeProcess;
+let door: EdgeProcess;
+const peers: RawPeer[] = [];
+
+function peer(
+  target: EdgeProcess,
+  options: { read?: boolean; ackSettings?: boolean; localAddress?: string } = {},
+) {
+  const p = new RawPeer({ port: target.port, ...options });
+  peers.push(p);
+  return p;
+}
+
+beforeAll(async () => {
+  router = await startEdgeProcess("router", env);
+  door = await startEdgeProcess("front-door", {
+    ...env,
+    EDGE_REGISTRY: String(router.info.registry),
+  });
+  // Both serve calls before any attack starts.
+  for (const target of [router, door]) {
+    const caller = startHealthyCaller(target.port);
+    const deadline = Date.now() + 20_000;
+    while (caller.ok === 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+    await caller.stop();
+    if (caller.ok === 0)
+      throw new Error(`no call succeeded through port ${target.port}: ${caller.errors}`);
+  }
+}, 60_000);
+
+afterAll(async () => {
+  for (const p of peers) p.destroy();
+  await door?.stop();
+  await router?.stop();
+});
+
+/** A first complete call: the connection is set up (SETTINGS acknowledged) before the attack. */
+async function warmUp(attacker: RawPeer): Promise<void> {
+  await attacker.ready();
+  await attacker.write(attacker.unaryCall(1));
+  await attacker.until(() => attacker.ended.has(1), 5000, "first call answered");
+}
+
+/** Runs `attack` beside a healthy caller; returns the server's peak memory growth. */
+async function underAttack(
+  target: EdgeProcess,
+  attack: () => Promise<void>,
+): Promise<{ growth: number; healthy: HealthyCaller }> {
+  const healthy = startHealthyCaller(target.port);
+  let growth: number;
+  try {
+    growth = await peakRssGrowth(target, attack);
+    // Calls keep succeeding once the attack is over, too.
+    const okBefore = healthy.ok;
+    const deadline = Date.now() + 10_000;
+    while (healthy.ok < okBefore + 3 && Date.now() < deadline)
+      await new Promise((r) => setTimeout(r, 50));
+  } finally {
+    await healthy.stop();
+  }
+  return { growth, healthy };
+}
+
+function expectHealthy(healthy: HealthyCaller): void {
+  expect(healthy.errors).toEqual([]);
+  expect(healthy.failed).toBe(0);
+  expect(healthy.ok).toBeGreaterThan(2);
+}
+
+const targets: [string, () => EdgeProcess][] = [
+  ["front door", () => door],
+  ["router", () => router],
+];
+
+describe.each(targets)("the %s under attack", (_name, target) => {
+  it("ends a CONTINUATION flood with GOAWAY ENHANCE_YOUR_CALM, in bounded memory", async () => {
+    const attacker = peer(target());
+    await warmUp(attacker);
+    const { growth, healthy } = await underAttack(target(), async () => {
+      await attacker.write(attacker.headersFrame(3, grpcRequestHeaders(), 0));
+      const empty = frame(CONTINUATION, 0, 3);
+      const batch = Buffer.concat(Array.from({ length: 4096 }, () => empty));
+      // Up to 25 MB of empty CONTINUATION frames, as fast as the server takes them.
+      for (let i = 0; i < 700 && attacker.goaway === undefined && !attacker.socket.destroyed; i++) {
+        if (!(await attacker.write(batch, 500))) break;
+      }
+      await attacker.until(() => attacker.goaway !== undefined, 5000, "GOAWAY");
+    });
+    expect(attacker.goaway?.code).toBe(ErrorCode.ENHANCE_YOUR_CALM);
+    expect(await attacker.waitClosed(8000)).toBe(true);
+    expect(growth).toBeLessThan(maxGrowth);
+    expectHealthy(healthy);
+  });
+
+  it("ends a header block left open with GOAWAY ENHANCE_YOUR_CALM once its time is up", async () => {
+    const attacker = peer(target());
+    await warmUp(attacker);
+    await attacker.write(attacker.headersFrame(3, grpcRequestHeaders(), 0));
+    await attacker.write(frame(CONTINUATION, 0, 3));
+    await attacker.until(() => attacker.goaway !== undefined, 5000, "GOAWAY");
+    expect(attacker.goaway?.code).toBe(ErrorCode.ENHANCE_YOUR_CALM);
+    expect(await attacker.waitClosed(8000)).toBe(true);
+  });
+
+  it("refuses an HPACK bomb from a pass over its block, not from the list it expands to", async () => {
+    const attacker = peer(target());
+    await attacker.ready();
+    // One 4,000-byte value put in the peer's table, then referenced 100,000 times: ~400 MB.
+    const name = Buffer.from("x-bomb");
+    const literal = Buffer.concat([
+      Buffer.from([0x40, name.length]),
+      name,
+      Buffer.from([0x7f, 0xa1, 0x1e]), // length 4000 (127 + 3873)
+      Buffer.alloc(4000, 0x61),
+    ]);
+    const block = Buffer.concat([literal, Buffer.alloc(100_000, 0x80 | 62)]);
+    const calls = 20;
+    const { growth, healthy } = await underAttack(target(), async () => {
+      for (let n = 0; n < calls; n++) {
+        const id = 2 * n + 1;
+        // HEADERS plus CONTINUATION frames of 16 KiB each (the default largest frame).
+        const parts: Buffer[] = [];
+        for (let at = 0; at < block.length; at += 16_384) {
+          const end = Math.min(at + 16_384, block.length);
+          const flags =
+            (end === block.length ? FLAG_END_HEADERS : 0) | (at === 0 ? FLAG_END_STREAM : 0);
+          parts.push(frame(at === 0 ? HEADERS : CONTINUATION, flags, id, block.subarray(at, end)));
+        }
+        await attacker.write(Buffer.concat(parts));
+        // After the first block the table holds one more entry: index 62 is still the bomb.
+      }
+      await attacker.until(() => attacker.ended.size === calls, 10_000, "every bomb answered");
+    });
+    // Each call is refused with RESOURCE_EXHAUSTED; the connection stays usable.
+    for (let n = 0; n < calls; n++) expect(attacker.grpcStatus(2 * n + 1)).toBe("8");
+    expect(attacker.goaway).toBeUndefined();
+    expect(growth).toBeLessThan(maxGrowth);
+    expectHealthy(healthy);
+  });
+
+  for (const [kind, flood] of [
+    ["PING", frame(PING, 0, 0, Buffer.alloc(8))],
+    ["SETTINGS", frame(SETTINGS, 0, 0)],
+  ] as const) {
+    it(`ends a ${kind} flood from a peer that does not read with GOAWAY ENHANCE_YOUR_CALM`, async () => {
+      const attacker = peer(target(), { read: false, ackSettings: false });
+      await attacker.ready();
+      const batch = Buffer.concat(Array.from({ length: 4096 }, () => flood));
+      let sent = 0;
+      const { growth, healthy } = await underAttack(target(), async () => {
+        // Up to ~40 MB of frames whose answers are never read; the server stops taking them.
+        for (let i = 0; i < 600; i++) {
+          if (!(await attacker.write(batch, 1000))) break;
+          sent += batch.length;
+        }
+        attacker.startReading();
+        await attacker.until(() => attacker.goaway !== undefined, 10_000, "GOAWAY");
+      });
+      expect(sent).toBeLessThan(40 * MiB);
+      expect(attacker.goaway?.code).toBe(ErrorCode.ENHANCE_YOUR_CALM);
+      expect(await attacker.waitClosed(10_000)).toBe(true);
+      expect(growth).toBeLessThan(maxGrowth);
+      expectHealthy(healthy);
+    });
+  }
+
+  it("ends a rapid reset with GOAWAY ENHANCE_YOUR_CALM, and reset calls reach no agent", async () => {
+    const attacker = peer(target());
+    await attacker.ready();
+    const before = await router.stats();
+    const headers = grpcRequestHeaders();
+    const { growth, healthy } = await underAttack(target(), async () => {
+      for (let batch = 0; batch < 20 && attacker.goaway === undefined; batch++) {
+        const parts: Buffer[] = [];
+        for (let i = 0; i < 500; i++) {
+          const id = 2 * (batch * 500 + i) + 1;
+          parts.push(
+            attacker.headersFrame(id, headers),
+            frame(RST_STREAM, 0, id, uint32(ErrorCode.CANCEL)),
+          );
+        }
+        if (!(await attacker.write(Buffer.concat(parts)))) break;
+        await new Promise((r) => setImmediate(r));
+      }
+      await attacker.until(() => attacker.goaway !== undefined, 5000, "GOAWAY");
+    });
+    expect(attacker.goaway?.code).toBe(ErrorCode.ENHANCE_YOUR_CALM);
+    expect(attacker.goaway?.lastStreamId).toBeLessThan(2 * 2000);
+    expect(await attacker.waitClosed(8000)).toBe(true);
+    const after = await router.stats();
+    // Streams reset in the read that opened them never went upstream.
+    expect(after.agentStreams - before.agentStreams).toBeLessThan(100);
+    expect(growth).toBeLessThan(maxGrowth);
+    expectHealthy(healthy);
+  });
+
+  it("ends a stream id lower than one already used with GOAWAY PROTOCOL_ERROR", async () => {
+    const attacker = peer(target());
+    await attacker.ready();
+    await attacker.write(attacker.unaryCall(5));
+    await attacker.until(() => attacker.ended.has(5), 5000, "call 5 answered");
+    expect(attacker.grpcStatus(5)).toBe("0");
+    await attacker.write(attacker.unaryCall(3));
+    await attacker.until(() => attacker.goaway !== undefined, 5000, "GOAWAY");
+    expect(attacker.goaway?.code).toBe(ErrorCode.PROTOCOL_ERROR);
+    expect(await attacker.waitClosed(8000)).toBe(true);
+  });
+
+  it("answers malformed header fields with RST_STREAM PROTOCOL_ERROR and keeps the connection", async () => {
+    const attacker = peer(target());
+    await attacker.ready();
+    const malformed: [string, string[]][] = [
+      ["uppercase name", [...grpcRequestHeaders(), "X-Upper", "1"]],
+      ["connection-specific field", [...grpcRequestHeaders(), "connection", "keep-alive"]],
+      ["transfer-encoding", [...grpcRequestHeaders(), "transfer-encoding", "chunked"]],
+      ["te other than trailers", grpcRequestHeaders().map((v) => (v === "trailers" ? "gzip" : v))],
+      ["CR LF in a value", [...grpcRequestHeaders(), "x-note", "a\r\nx-injected: 1"]],
+      ["NUL in a value", [...grpcRequestHeaders(), "x-note", "a\u0000b"]],
+      [
+        "duplicate :path",
+        [...grpcRequestHeaders().slice(0, 8), ":path", "/x", ...grpcRequestHeaders().slice(8)],
+      ],
+      ["pseudo-header after a regular field", [...grpcRequestHeaders(), ":method", "POST"]],
+      ["unknown pseudo-header", [":foo", "bar", ...grpcRequestHeaders()]],
+      ["no :path", grpcRequestHeaders().filter((_, i, all) => all[i - (i % 2)] !== ":path")],
+    ];
+    let id = 1;
+    const ids: number[] = [];
+    for (const [, headers] of malformed) {
+      ids.push(id);
+      await attacker.write(attacker.headersFrame(id, headers, FLAG_END_HEADERS | FLAG_END_STREAM));
+      id += 2;
+    }
+    await attacker.until(
+      () => ids.every((i) => attacker.resets.has(i)),
+      5000,
+      "every stream reset",
+    );
+    for (const [i, [what]] of malformed.entries()) {
+      expect({ what, code: attacker.resets.get(ids[i] as number) }).toEqual({
+        what,
+        code: ErrorCode.PROTOCOL_ERROR,
+      });
+    }
+    // The connection still carries a well-formed call.
+    await attacker.write(attacker.unaryCall(id));
+    await attacker.until(() => attacker.ended.has(id), 5000, "good call answered");
+    expect(attacker.grpcStatus(id)).toBe("0");
+    expect(attacker.goaway).toBeUndefined();
+  });
+
+  it("ends a SETTINGS_INITIAL_WINDOW_SIZE change that overflows a window with GOAWAY FLOW_CONTROL_ERROR", async () => {
+    const attacker = peer(target());
+    await attacker.ready();
+    // A call left open (its request never ends), its send window raised to the largest allowed.
+    await attacker.write(attacker.headersFrame(1, grpcRequestHeaders("StreamTask")));
+    await attacker.write(frame(WINDOW_UPDATE, 0, 1, uint32(2 ** 31 - 1 - 65_535)));
+    await new Promise((r) => setTimeout(r, 100));
+    await attacker.write(frame(SETTINGS, 0, 0, settings([SETTINGS_INITIAL_WINDOW_SIZE, 65_536])));
+    await attacker.until(() => attacker.goaway !== undefined, 5000, "GOAWAY");
+    expect(attacker.goaway?.code).toBe(ErrorCode.FLOW_CONTROL_ERROR);
+    expect(await attacker.waitClosed(8000)).toBe(true);
+  });
+
+  it("ends a connection whose peer never acknowledges SETTINGS with GOAWAY SETTINGS_TIMEOUT", async () => {
+    const attacker = peer(target(), { ackSettings: false });
+    await attacker.ready();
+    await attacker.until(() => attacker.goaway !== undefined, 5000, "GOAWAY");
+    expect(attacker.goaway?.code).toBe(ErrorCode.SETTINGS_TIMEOUT);
+    expect(await attacker.waitClosed(8000)).toBe(true);
+  });
+});
