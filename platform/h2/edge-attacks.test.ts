@@ -2,9 +2,13 @@
 // a real router, each in a process of its own. Every attack asserts what a user would notice:
 // the attacker's connection ends with the right code within a bound, the server's memory stays
 // within a bound, and a healthy caller on another connection keeps succeeding meanwhile.
+import { createClient } from "@connectrpc/connect";
+import { createGrpcTransport } from "@connectrpc/connect-node";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { AgentService } from "../../gen/agentplatform/v1/platform_pb";
 import {
   CONTINUATION,
+  DATA,
   ErrorCode,
   FLAG_END_HEADERS,
   FLAG_END_STREAM,
@@ -22,7 +26,14 @@ import {
   startEdgeProcess,
   startHealthyCaller,
 } from "./test-support/edge-stack";
-import { frame, grpcRequestHeaders, RawPeer, settings, uint32 } from "./test-support/raw-peer";
+import {
+  frame,
+  grpcRequestHeaders,
+  RawPeer,
+  settings,
+  taskRequestMessage,
+  uint32,
+} from "./test-support/raw-peer";
 
 const MiB = 1024 * 1024;
 /** Memory one attacking connection may cost the server. */
@@ -33,9 +44,10 @@ const env = {
   H2_HEADER_BLOCK_TIMEOUT_MS: "1000",
   H2_SETTINGS_TIMEOUT_MS: "1500",
   H2_STALLED_PEER_TIMEOUT_MS: "1500",
-  H2_IDLE_STREAM_TIMEOUT_MS: "3000",
+  H2_IDLE_STREAM_TIMEOUT_MS: "6000",
 };
 
+let backend: EdgeProcess;
 let router: EdgeProcess;
 let door: EdgeProcess;
 const peers: RawPeer[] = [];
@@ -50,11 +62,10 @@ function peer(
 }
 
 beforeAll(async () => {
-  router = await startEdgeProcess("router", env);
-  door = await startEdgeProcess("front-door", {
-    ...env,
-    EDGE_REGISTRY: String(router.info.registry),
-  });
+  backend = await startEdgeProcess("backend", env);
+  const registry = { EDGE_REGISTRY: String(backend.info.registry) };
+  router = await startEdgeProcess("router", { ...env, ...registry });
+  door = await startEdgeProcess("front-door", { ...env, ...registry });
   // Both serve calls before any attack starts.
   for (const target of [router, door]) {
     const caller = startHealthyCaller(target.port);
@@ -70,6 +81,7 @@ afterAll(async () => {
   for (const p of peers) p.destroy();
   await door?.stop();
   await router?.stop();
+  await backend?.stop();
 });
 
 /** A first complete call: the connection is set up (SETTINGS acknowledged) before the attack. */
@@ -105,12 +117,36 @@ function expectHealthy(healthy: HealthyCaller): void {
   expect(healthy.ok).toBeGreaterThan(2);
 }
 
-const targets: [string, () => EdgeProcess][] = [
-  ["front door", () => door],
-  ["router", () => router],
+/** `n` ExecuteTask calls at once on a fresh connection: how many succeeded, and the errors. */
+async function healthyBurst(
+  target: EdgeProcess,
+  n: number,
+): Promise<{ ok: number; errors: string[] }> {
+  const client = createClient(
+    AgentService,
+    createGrpcTransport({ baseUrl: `http://127.0.0.1:${target.port}` }),
+  );
+  const results = await Promise.allSettled(
+    Array.from({ length: n }, (_, i) =>
+      client.executeTask({ agentId: "echo-agent", input: `healthy ${i}` }, { timeoutMs: 10_000 }),
+    ),
+  );
+  const errors = results.flatMap((r) => (r.status === "rejected" ? [String(r.reason)] : []));
+  return { ok: results.length - errors.length, errors };
+}
+
+/**
+ * Each target, and how many connections of 256 idle calls it is sent: the front door, the public
+ * edge, takes the whole attack (its per-peer limit of 2,048 calls trims it); a router, which has
+ * no per-peer limit (its peers are front doors), is sent what a front door would let through,
+ * as more would measure the test agent's capacity rather than the router's.
+ */
+const targets: [string, () => EdgeProcess, number][] = [
+  ["front door", () => door, 12],
+  ["router", () => router, 8],
 ];
 
-describe.each(targets)("the %s under attack", (_name, target) => {
+describe.each(targets)("the %s under attack", (_name, target, idleConnections) => {
   it("ends a CONTINUATION flood with GOAWAY ENHANCE_YOUR_CALM, in bounded memory", async () => {
     const attacker = peer(target());
     await warmUp(attacker);
@@ -205,7 +241,7 @@ describe.each(targets)("the %s under attack", (_name, target) => {
   it("ends a rapid reset with GOAWAY ENHANCE_YOUR_CALM, and reset calls reach no agent", async () => {
     const attacker = peer(target());
     await attacker.ready();
-    const before = await router.stats();
+    const before = await backend.stats();
     const headers = grpcRequestHeaders();
     const { growth, healthy } = await underAttack(target(), async () => {
       for (let batch = 0; batch < 20 && attacker.goaway === undefined; batch++) {
@@ -225,7 +261,7 @@ describe.each(targets)("the %s under attack", (_name, target) => {
     expect(attacker.goaway?.code).toBe(ErrorCode.ENHANCE_YOUR_CALM);
     expect(attacker.goaway?.lastStreamId).toBeLessThan(2 * 2000);
     expect(await attacker.waitClosed(8000)).toBe(true);
-    const after = await router.stats();
+    const after = await backend.stats();
     // Streams reset in the read that opened them never went upstream.
     expect(after.agentStreams - before.agentStreams).toBeLessThan(100);
     expect(growth).toBeLessThan(maxGrowth);
@@ -306,5 +342,84 @@ describe.each(targets)("the %s under attack", (_name, target) => {
     await attacker.until(() => attacker.goaway !== undefined, 5000, "GOAWAY");
     expect(attacker.goaway?.code).toBe(ErrorCode.SETTINGS_TIMEOUT);
     expect(await attacker.waitClosed(8000)).toBe(true);
+  });
+
+  it("keeps other callers going while 40 streaming calls never read their responses", async () => {
+    // The attacker reads frames but never returns window: every byte sent to it stays queued.
+    const attacker = peer(target());
+    await attacker.ready();
+    const request = taskRequestMessage("flood", { count: "2000", size: "16000", delay_ms: "0" });
+    let burst = { ok: 0, errors: [] as string[] };
+    const growth = await peakRssGrowth(target(), async () => {
+      const parts: Buffer[] = [];
+      for (let i = 0; i < 40; i++) {
+        const id = 2 * i + 1;
+        parts.push(
+          attacker.headersFrame(id, grpcRequestHeaders("StreamTask")),
+          frame(DATA, FLAG_END_STREAM, id, request),
+        );
+      }
+      await attacker.write(Buffer.concat(parts));
+      // Let the responses fill every window they can.
+      await new Promise((r) => setTimeout(r, 1000));
+      burst = await healthyBurst(target(), 20);
+    });
+    expect(burst.errors).toEqual([]);
+    expect(burst.ok).toBe(20);
+    expect(growth).toBeLessThan(maxGrowth);
+    attacker.destroy();
+  });
+
+  it("ends calls that send nothing after the idle time, and others still get through meanwhile", async () => {
+    // Connections from another address, 256 calls each that send one message and never end.
+    const attackers = Array.from({ length: idleConnections }, () =>
+      peer(target(), { localAddress: "127.0.0.2" }),
+    );
+    const request = taskRequestMessage("idle");
+    let burst = { ok: 0, errors: [] as string[] };
+    const ids = Array.from({ length: 256 }, (_, i) => 2 * i + 1);
+    const before = await backend.stats();
+    const growth = await peakRssGrowth(target(), async () => {
+      for (const attacker of attackers) {
+        await attacker.ready();
+        const parts: Buffer[] = [];
+        for (const id of ids) {
+          parts.push(attacker.headersFrame(id, grpcRequestHeaders()), frame(DATA, 0, id, request));
+        }
+        await attacker.write(Buffer.concat(parts));
+      }
+      // The idle calls hold their stream slots all the way to the agent; then others call.
+      const reaching = Math.min(2048, 256 * idleConnections);
+      const deadline = Date.now() + 5000;
+      while (
+        (await backend.stats()).agentStreams - before.agentStreams < reaching &&
+        Date.now() < deadline
+      ) {
+        await new Promise((r) => setTimeout(r, 100));
+      }
+      burst = await healthyBurst(target(), 20);
+      // Every idle call is ended, with a status, once H2_IDLE_STREAM_TIMEOUT_MS (6 s) passed.
+      for (const attacker of attackers) {
+        await attacker.until(
+          () => ids.every((id) => attacker.ended.has(id) || attacker.resets.has(id)),
+          15_000,
+          "idle calls ended",
+        );
+      }
+    });
+    expect(burst.errors).toEqual([]);
+    expect(burst.ok).toBe(20);
+    const statuses = new Map<string, number>();
+    for (const attacker of attackers) {
+      for (const id of ids) {
+        const status = attacker.grpcStatus(id) ?? `RST ${attacker.resets.get(id)}`;
+        statuses.set(status, (statuses.get(status) ?? 0) + 1);
+      }
+    }
+    // DEADLINE_EXCEEDED for idling; RESOURCE_EXHAUSTED past the front door's calls per peer.
+    expect([...statuses.keys()].every((s) => s === "4" || s === "8")).toBe(true);
+    expect(statuses.get("4") ?? 0).toBeGreaterThanOrEqual(2048);
+    expect(growth).toBeLessThan(2 * maxGrowth);
+    for (const attacker of attackers) expect(attacker.goaway).toBeUndefined();
   });
 });

@@ -1,6 +1,6 @@
 // One server of the edge attack tests in a process of its own, so its memory can be read from
-// /proc: `router` runs a registry, an agent and a router; `front-door` runs a front door that
-// finds routers in the registry at EDGE_REGISTRY. Limits come from the environment (H2_*, GRPC_*)
+// /proc: `backend` runs a registry and an agent; `router` and `front-door` run a router and a
+// front door that find what they need in the registry at EDGE_REGISTRY. Limits come from the environment (H2_*, GRPC_*)
 // as in production. It prints `EDGE_READY {json}` once it serves, answers `stats` on stdin with
 // `EDGE_STATS {json}`, and exits when stdin closes.
 
@@ -81,32 +81,35 @@ async function main(): Promise<void> {
   const role = process.argv[2];
   const limits = readServerLimits(env);
   env.done("edge-process");
-  if (role === "router") {
-    const registry = await startEmbeddedRegistry({ logger: log, reapIntervalMs: 500 });
-    const consul = createConsulClient({ address: registry.address, timeoutMs: 1000 });
-    await startAgent(consul);
+  const registry = () =>
+    createConsulClient({
+      address: env.string("EDGE_REGISTRY", "127.0.0.1:8500"),
+      timeoutMs: 1000,
+    });
+  if (role === "backend") {
+    const embedded = await startEmbeddedRegistry({ logger: log, reapIntervalMs: 500 });
+    const consul = createConsulClient({ address: embedded.address, timeoutMs: 1000 });
+    const agent = await startAgent(consul);
+    announce("EDGE_READY", { port: agent.port, registry: embedded.address });
+  } else if (role === "router") {
     const router = await startRouter({
-      consul,
+      consul: registry(),
       logger: log,
       checkIntervalMs: 1000,
       limits,
       watch: { maxBackoffMs: 300, wait: "5s" },
     });
-    announce("EDGE_READY", { port: router.port, registry: registry.address });
+    announce("EDGE_READY", { port: router.port });
   } else if (role === "front-door") {
-    const consul = createConsulClient({
-      address: env.string("EDGE_REGISTRY", "127.0.0.1:8500"),
-      timeoutMs: 1000,
-    });
     const door = await startFrontDoor({
-      consul,
+      consul: registry(),
       logger: log,
       limits,
       watch: { maxBackoffMs: 300, wait: "5s" },
     });
     announce("EDGE_READY", { port: door.port });
   } else {
-    throw new Error(`usage: edge-process.ts router|front-door, got ${String(role)}`);
+    throw new Error(`usage: edge-process.ts backend|router|front-door, got ${String(role)}`);
   }
   const lines = createInterface({ input: process.stdin });
   lines.on("line", (line) => {

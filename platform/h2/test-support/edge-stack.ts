@@ -1,4 +1,4 @@
-// Starts edge-process.ts children (a router with its registry and agent, and a front door in
+// Starts edge-process.ts children (a registry with an agent, a router, and a front door in
 // front of it), reads their resident memory from /proc, and runs a healthy caller beside an
 // attack to see whether it notices.
 import { type ChildProcess, spawn } from "node:child_process";
@@ -17,13 +17,13 @@ export interface EdgeProcess {
   readonly info: Record<string, unknown>;
   /** Resident set size now, in bytes (VmRSS). */
   rss(): number;
-  /** The agent's counters (router process only). */
+  /** The agent's counters (backend process only). */
   stats(): Promise<{ agentStreams: number; agentCalls: number }>;
   stop(): Promise<void>;
 }
 
 export async function startEdgeProcess(
-  role: "router" | "front-door",
+  role: "backend" | "router" | "front-door",
   env: Record<string, string>,
 ): Promise<EdgeProcess> {
   const child: ChildProcess = spawn(process.execPath, ["--import", "tsx", script, role], {
