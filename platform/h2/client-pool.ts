@@ -27,7 +27,7 @@ export interface H2ClientPoolOptions {
   maxConnectionsPerUpstream?: number;
   /**
    * Receive window of each stream: what an upstream may send for one call before its caller
-   * reads it, so what a caller that does not read can hold here. Default 128 KiB.
+   * reads it, so what a caller that does not read can hold here. Default 64 KiB.
    */
   streamWindowBytes?: number;
   logger: Logger;
@@ -67,7 +67,7 @@ export function createH2ClientPool(options: H2ClientPoolOptions): H2ClientPool {
   const pingTimeoutMs = options.pingTimeoutMs ?? 5000;
   const idleConnectionMs = options.idleConnectionMs ?? 120_000;
   const maxConnections = options.maxConnectionsPerUpstream ?? 64;
-  const streamWindowBytes = options.streamWindowBytes ?? 128 * 1024;
+  const streamWindowBytes = options.streamWindowBytes ?? 64 * 1024;
   const log = options.logger;
   const tls = options.tls;
   const pools = new Map<string, Pooled[]>();
