@@ -169,6 +169,10 @@ export async function startFrontDoor(options: FrontDoorOptions): Promise<FrontDo
       balancer.started(address);
     }
 
+    protected override upstreamName(address: string): string {
+      return `router ${address} (${service})`;
+    }
+
     protected override onAttemptEnd(
       address: string,
       _code: number,

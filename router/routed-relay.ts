@@ -195,6 +195,10 @@ class RoutedCall extends RelayedCall implements CallRecord {
     return true;
   }
 
+  protected override upstreamName(address: string): string {
+    return `${this.service} instance ${address}`;
+  }
+
   protected override onAttemptStart(address: string): void {
     this.routing.deps.balancer.started(address);
     this.routing.deps.recorder?.callStarted(this.routed.path, address, this.streaming);

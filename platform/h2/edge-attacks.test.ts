@@ -323,6 +323,16 @@ describe.each(targets)("the %s under attack", (_name, target, idleConnections) =
     expect(attacker.goaway).toBeUndefined();
   });
 
+  it("names no internal socket path when a call is not gRPC", async () => {
+    const attacker = peer(target());
+    await attacker.ready();
+    const headers = grpcRequestHeaders().map((v) => (v === "application/grpc" ? "text/plain" : v));
+    await attacker.write(attacker.headersFrame(1, headers, FLAG_END_HEADERS | FLAG_END_STREAM));
+    await attacker.until(() => attacker.ended.has(1) || attacker.resets.has(1), 5000, "answer");
+    const answer = (attacker.headers.get(1) ?? []).flat().join("\n");
+    expect(answer).not.toMatch(/unix:|\.sock|agentplatform-|\/tmp\//);
+  });
+
   it("ends a SETTINGS_INITIAL_WINDOW_SIZE change that overflows a window with GOAWAY FLOW_CONTROL_ERROR", async () => {
     const attacker = peer(target());
     await attacker.ready();

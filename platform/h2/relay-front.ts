@@ -76,6 +76,9 @@ export class InternalCall extends RelayedCall {
   protected override mayRetry(): boolean {
     return false;
   }
+  protected override upstreamName(): string {
+    return "this server's own handler";
+  }
 }
 
 /** Request headers that describe one connection, or that a relay sets itself. */

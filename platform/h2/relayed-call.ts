@@ -126,6 +126,13 @@ export abstract class RelayedCall implements H2StreamHandler {
     _failure: AttemptFailureKind | undefined,
   ): void {}
   protected onFinish(): void {}
+  /**
+   * How messages to the caller name the upstream at `address`: by service and instance, never
+   * by anything only this process knows (a Unix socket path). Default "upstream <address>".
+   */
+  protected upstreamName(address: string): string {
+    return `upstream ${address}`;
+  }
   /** Request bytes before `forward()`; the subclass keeps them and hands them to `forward`. */
   protected requestData(_data: Buffer, _end: boolean): void {}
 
@@ -314,7 +321,7 @@ export abstract class RelayedCall implements H2StreamHandler {
       this.attemptFailed(
         "connect",
         Code.Unavailable,
-        `cannot connect to upstream ${address}: ${err instanceof Error ? err.message : String(err)}`,
+        `cannot connect to ${this.upstreamName(address)}: ${err instanceof Error ? err.message : String(err)}`,
       );
       return;
     }
@@ -393,10 +400,10 @@ export abstract class RelayedCall implements H2StreamHandler {
     let message: string;
     if (status !== 200) {
       code = codeForHttpStatus(status);
-      message = `upstream ${address} answered HTTP ${status}`;
+      message = `${this.upstreamName(address)} answered HTTP ${status}`;
     } else if (!Number.isInteger(parsed)) {
       code = Code.Internal;
-      message = `upstream ${address} ended the call without a gRPC status`;
+      message = `${this.upstreamName(address)} ended the call without a gRPC status`;
     } else {
       code = parsed;
       message = decodeGrpcMessage(rawMessage);
@@ -443,16 +450,24 @@ export abstract class RelayedCall implements H2StreamHandler {
     const address = this.address ?? "";
     const connection = up.connection;
     if (reason === "connection" && !connection.connected) {
-      this.attemptFailed("connect", Code.Unavailable, `upstream ${address} is unreachable`);
+      this.attemptFailed(
+        "connect",
+        Code.Unavailable,
+        `${this.upstreamName(address)} is unreachable`,
+      );
     } else if (reason === "connection" && !connection.ready) {
       // Nothing ran: the peer never took part in HTTP/2, so this is retried like a connect failure.
       this.attemptFailed(
         "connect",
         Code.Unavailable,
-        `upstream ${address} closed the connection without speaking HTTP/2 (does it expect TLS, or something other than gRPC?)`,
+        `${this.upstreamName(address)} closed the connection without speaking HTTP/2 (does it expect TLS, or something other than gRPC?)`,
       );
     } else if (reason === "refused" || code === ErrorCode.REFUSED_STREAM) {
-      this.attemptFailed("refused", Code.Unavailable, `upstream ${address} refused the call`);
+      this.attemptFailed(
+        "refused",
+        Code.Unavailable,
+        `${this.upstreamName(address)} refused the call`,
+      );
     } else if (this.committed) {
       const at = performance.now();
       this.endAttempt(Code.Unavailable, "reset");
@@ -460,7 +475,7 @@ export abstract class RelayedCall implements H2StreamHandler {
       this.down.sendTrailers(
         statusTrailerList(
           Code.Unavailable,
-          `upstream ${address} reset the call (${errorCodeName(code)})`,
+          `${this.upstreamName(address)} reset the call (${errorCodeName(code)})`,
         ),
       );
       this.stopUpload();
@@ -470,8 +485,8 @@ export abstract class RelayedCall implements H2StreamHandler {
         "reset",
         Code.Unavailable,
         reason === "connection"
-          ? `upstream ${address} dropped the connection before answering`
-          : `upstream ${address} reset the call before answering (RST_STREAM ${errorCodeName(code)})`,
+          ? `${this.upstreamName(address)} dropped the connection before answering`
+          : `${this.upstreamName(address)} reset the call before answering (RST_STREAM ${errorCodeName(code)})`,
       );
     }
   }
