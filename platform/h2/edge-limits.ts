@@ -34,6 +34,12 @@ export interface EdgeLimits {
   maxConnectionsPerPeer: number;
   /** Request streams one peer address may have open over all its connections; 0 for no limit. Default 2048 (H2_MAX_STREAMS_PER_PEER). */
   maxStreamsPerPeer: number;
+  /**
+   * Browser endpoint (node:http2): a connection with no frames either way for this long is
+   * closed with GOAWAY, and dropped 5 s later if streams keep it open. Default 60 s
+   * (H2_SILENT_CONNECTION_TIMEOUT_MS).
+   */
+  silentConnectionTimeoutMs: number;
 }
 
 export const defaultEdgeLimits: EdgeLimits = {
@@ -48,6 +54,7 @@ export const defaultEdgeLimits: EdgeLimits = {
   idleStreamTimeoutMs: 5 * 60_000,
   maxConnectionsPerPeer: 256,
   maxStreamsPerPeer: 2048,
+  silentConnectionTimeoutMs: 60_000,
 };
 
 export function readEdgeLimits(env: EnvReader): EdgeLimits {
@@ -72,5 +79,9 @@ export function readEdgeLimits(env: EnvReader): EdgeLimits {
       min: 0,
     }),
     maxStreamsPerPeer: env.int("H2_MAX_STREAMS_PER_PEER", d.maxStreamsPerPeer, { min: 0 }),
+    silentConnectionTimeoutMs: env.durationMs(
+      "H2_SILENT_CONNECTION_TIMEOUT_MS",
+      d.silentConnectionTimeoutMs,
+    ),
   };
 }
