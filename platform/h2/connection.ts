@@ -216,6 +216,8 @@ export class H2Connection {
   sawFrames = false;
   /** A stream was opened since the owner last cleared this; for idle checks. */
   streamsOpened = false;
+  /** The peer sent a PING of its own (keepalive) since the owner last cleared this. */
+  peerPinged = false;
   /** performance.now() of an unanswered PING, 0 when none is out. */
   pingSentAt = 0;
   readonly peer: PeerSettings = { ...defaultSettings, maxConcurrentStreams: assumedStreamLimit };
@@ -1036,6 +1038,7 @@ export class H2Connection {
     this.out.header(8, PING, FLAG_ACK, 0);
     this.out.payload(payload);
     this.scheduleFlush();
+    this.peerPinged = true;
     this.answered();
   }
 

@@ -180,8 +180,10 @@ export async function startH2Server(options: H2ServerOptions): Promise<H2Server>
     for (const connection of connections) {
       connection.checkTimers(now);
       if (idleStreamChecks > 0 && connection.activeStreams > 0) endIdleStreams(connection);
-      if (connection.activeStreams > 0 || connection.streamsOpened) {
+      // A client that keeps sending keepalive PINGs wants its connection: it is not idle.
+      if (connection.activeStreams > 0 || connection.streamsOpened || connection.peerPinged) {
         connection.streamsOpened = false;
+        connection.peerPinged = false;
         idleSince.set(connection, now);
       } else if (
         limits.idleTimeoutMs > 0 &&
