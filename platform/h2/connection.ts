@@ -258,6 +258,8 @@ export class H2Connection {
   private blockBytes = 0;
   private blockFrames = 0;
   private blockStartedAt = 0;
+  /** Bytes the peer sent after the connection failed, read only to be dropped. */
+  private discarded = 0;
   /** Answers to the peer's frames queued since the socket last took everything. */
   private controlQueued = 0;
   /** performance.now() when reading stopped because the peer does not read; 0 when reading. */
@@ -664,7 +666,12 @@ export class H2Connection {
   // --- input ---
 
   private receive(chunk: Buffer): void {
-    if (this.failed) return;
+    if (this.failed) {
+      // After our GOAWAY only the close is awaited; a peer that keeps sending is no longer read.
+      this.discarded += chunk.length;
+      if (this.discarded > 1024 * 1024) this.socket.pause();
+      return;
+    }
     this.sawFrames = true;
     let buf = chunk;
     if (this.inBytes > 0) {

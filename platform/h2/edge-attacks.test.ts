@@ -212,20 +212,22 @@ describe.each(targets)("the %s under attack", (_name, target, idleConnections) =
     expectHealthy(healthy);
   });
 
-  for (const [kind, flood] of [
-    ["PING", frame(PING, 0, 0, Buffer.alloc(8))],
-    ["SETTINGS", frame(SETTINGS, 0, 0)],
+  for (const [kind, flood, perWrite] of [
+    ["PING", frame(PING, 0, 0, Buffer.alloc(8)), 4096],
+    ["SETTINGS", frame(SETTINGS, 0, 0), 4096],
+    ["slow PING", frame(PING, 0, 0, Buffer.alloc(8)), 50],
   ] as const) {
     it(`ends a ${kind} flood from a peer that does not read with GOAWAY ENHANCE_YOUR_CALM`, async () => {
       const attacker = peer(target(), { read: false, ackSettings: false });
       await attacker.ready();
-      const batch = Buffer.concat(Array.from({ length: 4096 }, () => flood));
+      const batch = Buffer.concat(Array.from({ length: perWrite }, () => flood));
       let sent = 0;
       const { growth, healthy } = await underAttack(target(), async () => {
         // Up to ~40 MB of frames whose answers are never read; the server stops taking them.
-        for (let i = 0; i < 600; i++) {
+        while (sent < 40 * MiB) {
           if (!(await attacker.write(batch, 1000))) break;
           sent += batch.length;
+          if (perWrite < 4096) await new Promise((r) => setImmediate(r));
         }
         attacker.startReading();
         await attacker.until(() => attacker.goaway !== undefined, 10_000, "GOAWAY");
