@@ -440,3 +440,21 @@ describe.each(targets)("the %s under attack", (_name, target, idleConnections) =
     for (const attacker of attackers) expect(attacker.goaway).toBeUndefined();
   });
 });
+
+describe("the front door's per-peer limits", () => {
+  it("refuses a peer's connections past H2_MAX_CONNECTIONS_PER_PEER with GOAWAY ENHANCE_YOUR_CALM", async () => {
+    // 256 connections from one address are taken; the 257th is refused at once.
+    const held = Array.from({ length: 256 }, () => peer(door, { localAddress: "127.0.0.3" }));
+    await Promise.all(held.map((p) => p.ready()));
+    await held[0]?.until(() => held.every((p) => p.socket.bytesRead > 0), 10_000, "all served");
+    const refused = peer(door, { localAddress: "127.0.0.3" });
+    await refused.until(() => refused.goaway !== undefined, 5000, "GOAWAY");
+    expect(refused.goaway?.code).toBe(ErrorCode.ENHANCE_YOUR_CALM);
+    expect(await refused.waitClosed(8000)).toBe(true);
+    // Another address is not affected, and neither are the connections already held.
+    expect(held.some((p) => p.goaway !== undefined)).toBe(false);
+    const burst = await healthyBurst(door, 5);
+    expect(burst.errors).toEqual([]);
+    for (const p of held) p.destroy();
+  });
+});
