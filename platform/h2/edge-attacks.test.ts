@@ -45,6 +45,8 @@ const env = {
   H2_SETTINGS_TIMEOUT_MS: "1500",
   H2_STALLED_PEER_TIMEOUT_MS: "1500",
   H2_IDLE_STREAM_TIMEOUT_MS: "6000",
+  // Room for 400 never-read calls on one upstream connection: more than its window covers.
+  GRPC_MAX_CONCURRENT_STREAMS: "512",
 };
 
 let backend: EdgeProcess;
@@ -386,6 +388,36 @@ describe.each(targets)("the %s under attack", (_name, target, idleConnections) =
       attacker.destroy();
     },
   );
+
+  it("keeps other callers going while 400 calls over two connections never read", async () => {
+    // Two attacking connections of 200 calls each, sharing the upstream connections others use:
+    // up to 400 × 64 KiB, more than one connection's 16 MiB receive window, once filled.
+    const attackers = [peer(target()), peer(target())];
+    const request = taskRequestMessage("flood", { count: "2000", size: "16000", delay_ms: "0" });
+    let burst = { ok: 0, errors: [] as string[] };
+    const growth = await peakRssGrowth(target(), async () => {
+      for (const attacker of attackers) {
+        await attacker.ready();
+        const parts: Buffer[] = [];
+        for (let i = 0; i < 200; i++) {
+          const id = 2 * i + 1;
+          parts.push(
+            attacker.headersFrame(id, grpcRequestHeaders("StreamTask")),
+            frame(DATA, FLAG_END_STREAM, id, request),
+          );
+        }
+        await attacker.write(Buffer.concat(parts));
+        // The first batch opens (and readies) the upstream connection the second one joins.
+        await new Promise((r) => setTimeout(r, 500));
+      }
+      await new Promise((r) => setTimeout(r, 1500));
+      burst = await healthyBurst(target(), 20);
+    });
+    expect(burst.errors).toEqual([]);
+    expect(burst.ok).toBe(20);
+    expect(growth).toBeLessThan(2 * maxGrowth);
+    for (const attacker of attackers) attacker.destroy();
+  });
 
   it("ends calls that send nothing after the idle time, and others still get through meanwhile", async () => {
     // Connections from another address, 256 calls each that send one message and never end.
