@@ -106,8 +106,8 @@ export interface HealthyCaller {
 }
 
 /**
- * Calls ExecuteTask through `port` over its own connection, one call after another with a 5 s
- * deadline, until stopped: what a user beside the attacker sees.
+ * Calls ExecuteTask through `port` over its own connection, one call after another with a 10 s
+ * deadline (generous: the machine may be busy), until stopped: what a user beside the attacker sees.
  */
 export function startHealthyCaller(port: number): HealthyCaller {
   const client = createClient(
@@ -129,7 +129,7 @@ export function startHealthyCaller(port: number): HealthyCaller {
       try {
         const res = await client.executeTask(
           { agentId: "echo-agent", input: "ok?" },
-          { timeoutMs: 5000 },
+          { timeoutMs: 10_000 },
         );
         if (res.output === "Echo: ok?") caller.ok++;
         else caller.failed++;
