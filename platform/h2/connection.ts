@@ -89,6 +89,8 @@ export interface H2ConnectionOptions {
 /** Streams a client assumes it may open before the server's SETTINGS say otherwise. */
 const assumedStreamLimit = 100;
 const maxStreamId = 2 ** 31 - 1;
+/** A reset this soon after the stream opened is premature (Envoy's default: 1 s). */
+const prematureResetMs = 1000;
 /** Opaque data of the PING that follows our GOAWAY. */
 const goawayPing = 0x60a7;
 
@@ -108,6 +110,8 @@ export class H2Stream {
   idleChecks = 0;
   /** The request carries a deadline, so it is never ended for idling. */
   hasDeadline = false;
+  /** performance.now() when the peer opened it (server); for telling premature resets. */
+  openedAt = 0;
   private credit = 0;
   /** Data (then trailers, or the end) held back by flow control. */
   queue: Buffer[] | undefined = undefined;
@@ -923,6 +927,7 @@ export class H2Connection {
       return;
     }
     const stream = new H2Stream(this, id, this.peer.initialWindowSize, this.initialWindowSize);
+    stream.openedAt = performance.now();
     this.streams.set(id, stream);
     this.streamsOpened = true;
     if (endStream) stream.remoteEnded = true;
@@ -945,8 +950,10 @@ export class H2Connection {
     }
     this.closeStream(stream);
     stream.handler?.onAbort(stream, payload.readUInt32BE(0), "reset");
-    // Rapid reset (CVE-2023-44487): streams opened and reset at once cost the peer its budget.
-    this.spendReset();
+    // Rapid reset (CVE-2023-44487): a stream reset within a second of opening (Envoy's
+    // "premature" reset) costs the peer its budget; a proxy cancelling calls that ran is not
+    // punished for its callers.
+    if (performance.now() - stream.openedAt < prematureResetMs) this.spendReset();
   }
 
   private onSettings(flags: number, id: number, payload: Buffer): void {
