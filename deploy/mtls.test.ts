@@ -172,6 +172,6 @@ describe("mTLS on every hop", () => {
     // Served by the router itself, the call fails: the agent accepts nothing but TLS.
     const plain = await executeTask(plainUpstreamRouter.address, withClientCert(), "plain");
     expect(plain).not.toBe("Echo: plain");
-    expect(plain).toMatch(/^[A-Z_]+: upstream 127\.0\.0\.1:\d+/);
+    expect(plain).toMatch(/^[A-Z_]+: agent-echo instance 127\.0\.0\.1:\d+/);
   });
 });

@@ -69,7 +69,17 @@ export async function startBrowserServer(options: BrowserServerOptions): Promise
     sessions.add(session);
     session.once("close", () => sessions.delete(session));
     session.on("error", (err) => log.debug("http2 session error", { err }));
-    if (limits.idleTimeoutMs > 0) session.setTimeout(limits.idleTimeoutMs, () => session.close());
+    // A connection silent both ways is closed (GOAWAY), and dropped if a stream holds it open.
+    const silentMs = Math.min(
+      limits.edge.silentConnectionTimeoutMs,
+      limits.idleTimeoutMs > 0 ? limits.idleTimeoutMs : Number.POSITIVE_INFINITY,
+    );
+    if (Number.isFinite(silentMs) && silentMs > 0) {
+      session.setTimeout(silentMs, () => {
+        session.close();
+        setTimeout(() => session.destroy(), 5000).unref();
+      });
+    }
   });
   h2.on("sessionError", (err) => log.debug("http2 session error", { err }));
 

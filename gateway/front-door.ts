@@ -173,6 +173,10 @@ export async function startFrontDoor(options: FrontDoorOptions): Promise<FrontDo
       this.trace?.attemptStarted(address, this.upstreamHeaders);
     }
 
+    protected override upstreamName(address: string): string {
+      return `router ${address} (${service})`;
+    }
+
     protected override onAttemptEnd(
       address: string,
       code: number,
@@ -202,6 +206,8 @@ export async function startFrontDoor(options: FrontDoorOptions): Promise<FrontDo
     ...(options.routerTls ? { upstreamTls: options.routerTls } : {}),
     upstream: { onUnresponsive: (router) => balancer.unresponsive(router) },
     internal: { routes: (router: ConnectRouter) => health.routes(router) },
+    // The public edge: one peer address gets a bounded share of connections and calls.
+    limitPeers: true,
     take: (targets) => (stream, headers, startedAt) => {
       const path = headerValue(headers, ":path") ?? "";
       if (path.startsWith(healthPathPrefix)) return false;

@@ -1,5 +1,6 @@
 // Limits every gRPC server applies, from the environment (names from the seed design where it had them).
 import type { EnvReader } from "./config";
+import { defaultEdgeLimits, type EdgeLimits, readEdgeLimits } from "./h2/edge-limits";
 
 export interface ServerLimits {
   /** Largest request or response message in bytes. Default 4 MiB (GRPC_MAX_MESSAGE_SIZE). */
@@ -18,6 +19,8 @@ export interface ServerLimits {
   keepaliveTimeoutMs: number;
   /** How long in-flight calls may run after a drain begins. Default 15 s (GRPC_SHUTDOWN_GRACE_MS). */
   shutdownGraceMs: number;
+  /** What one HTTP/2 peer may make a platform/h2 server do (H2_* variables, docs/SECURITY.md). */
+  edge: EdgeLimits;
 }
 
 export const defaultServerLimits: ServerLimits = {
@@ -29,6 +32,7 @@ export const defaultServerLimits: ServerLimits = {
   keepaliveTimeMs: 30_000,
   keepaliveTimeoutMs: 10_000,
   shutdownGraceMs: 15_000,
+  edge: defaultEdgeLimits,
 };
 
 export function readServerLimits(env: EnvReader): ServerLimits {
@@ -48,5 +52,6 @@ export function readServerLimits(env: EnvReader): ServerLimits {
     keepaliveTimeMs: env.durationMs("GRPC_KEEPALIVE_TIME_MS", d.keepaliveTimeMs),
     keepaliveTimeoutMs: env.durationMs("GRPC_KEEPALIVE_TIMEOUT_MS", d.keepaliveTimeoutMs),
     shutdownGraceMs: env.durationMs("GRPC_SHUTDOWN_GRACE_MS", d.shutdownGraceMs),
+    edge: readEdgeLimits(env),
   };
 }

@@ -235,6 +235,10 @@ class RoutedCall extends RelayedCall implements CallRecord, AdmittedCall {
     return true;
   }
 
+  protected override upstreamName(address: string): string {
+    return `${this.service} instance ${address}`;
+  }
+
   protected override onAttemptStart(address: string): void {
     this.routing.deps.balancer.started(address);
     this.trace?.attemptStarted(address, this.upstreamHeaders);

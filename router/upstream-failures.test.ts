@@ -92,7 +92,7 @@ describe("calls a backend never answers", () => {
     const err = await failureOf("resetting-agent");
     expect(err?.code).toBe(Code.Unavailable);
     expect(err?.rawMessage).toBe(
-      `upstream ${resettingAddress} reset the call before answering (RST_STREAM NO_ERROR)`,
+      `agent-resetting instance ${resettingAddress} reset the call before answering (RST_STREAM NO_ERROR)`,
     );
     // ExecuteTask may have run: not replayed.
     expect(resetStreams).toBe(before + 1);

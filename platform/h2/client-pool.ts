@@ -1,6 +1,9 @@
 // HTTP/2 client connections per upstream (host:port, or unix:/path for a local socket), shared by
-// every call: opened on demand, another opened only when the first is out of streams, dropped
-// on GOAWAY or close (the next call reconnects), kept honest with PING, and closed when idle.
+// every call: opened on demand, another opened only when the first is out of streams or of send
+// window, dropped on GOAWAY or close (the next call reconnects), kept honest with PING, and
+// closed when idle. Callers sharing a connection are isolated: its connection-level window is
+// returned as bytes arrive, so a caller that does not read holds back only its own stream,
+// whose window (and so what waits for it here) is small.
 import { isIP, connect as netConnect } from "node:net";
 import type { Duplex } from "node:stream";
 import { connect as tlsConnect } from "node:tls";
@@ -37,8 +40,13 @@ export interface H2ClientPoolOptions {
   onUnresponsive?(address: string, why: string): void;
   /** A connection with no streams for this long is closed. Default 120000 ms. */
   idleConnectionMs?: number;
-  /** Most connections per upstream, opened as earlier ones fill up. Default 4. */
+  /** Most connections per upstream, opened as earlier ones fill up. Default 64. */
   maxConnectionsPerUpstream?: number;
+  /**
+   * Receive window of each stream: what an upstream may send for one call before its caller
+   * reads it, so what a caller that does not read can hold here. Default 64 KiB.
+   */
+  streamWindowBytes?: number;
   logger: Logger;
 }
 
@@ -78,7 +86,8 @@ export function createH2ClientPool(options: H2ClientPoolOptions): H2ClientPool {
   const pingIntervalMs = options.pingIntervalMs ?? 15_000;
   const pingTimeoutMs = options.pingTimeoutMs ?? 5000;
   const idleConnectionMs = options.idleConnectionMs ?? 120_000;
-  const maxConnections = options.maxConnectionsPerUpstream ?? 4;
+  const maxConnections = options.maxConnectionsPerUpstream ?? 64;
+  const streamWindowBytes = options.streamWindowBytes ?? 64 * 1024;
   const log = options.logger;
   const tls = options.tls;
   const pools = new Map<string, Pooled[]>();
@@ -117,6 +126,8 @@ export function createH2ClientPool(options: H2ClientPoolOptions): H2ClientPool {
     }
     const connection = new H2Connection(socket, {
       role: "client",
+      initialWindowSize: streamWindowBytes,
+      creditConnectionOnReceipt: true,
       onGoaway: () => remove(address, connection),
       onClose: () => {
         clearTimeout(timer);
@@ -163,6 +174,7 @@ export function createH2ClientPool(options: H2ClientPoolOptions): H2ClientPool {
     for (const [address, list] of pools) {
       for (const pooled of [...list]) {
         const connection = pooled.connection;
+        connection.checkTimers(now);
         if (connection.activeStreams > 0 || connection.streamsOpened) {
           connection.streamsOpened = false;
           pooled.idleSince = now;
@@ -234,7 +246,7 @@ export function createH2ClientPool(options: H2ClientPoolOptions): H2ClientPool {
       let best: H2Connection | undefined;
       for (const pooled of list) {
         const connection = pooled.connection;
-        if (connection.canOpen()) return connection;
+        if (connection.canOpen() && connection.sendWindowLeft > 0) return connection;
         if (
           !connection.closed &&
           connection.goawayReceived === undefined &&

@@ -5,6 +5,8 @@
 // bytes are credited back to the peer only when the owner calls `consume`, so a relay returns
 // credit once it has passed the bytes on, and a slow reader on one side holds back the other.
 import type { Duplex } from "node:stream";
+import { defaultEdgeLimits, type EdgeLimits } from "./edge-limits";
+import { requestFieldProblem, trailerFieldProblem } from "./field-validation";
 import {
   CONTINUATION,
   clientPreface,
@@ -67,6 +69,14 @@ export interface H2ConnectionOptions {
   connectionWindowSize?: number;
   /** Largest request header list accepted (announced). Default 64 KiB. */
   maxHeaderListSize?: number;
+  /** What one peer may make this connection do (header blocks, control frames, resets). */
+  edge?: EdgeLimits;
+  /**
+   * Return connection-level receive window as DATA is taken off the socket rather than when the
+   * owner consumes it, so a stream whose owner does not consume holds only its own window
+   * (for connections shared by many callers). Default false.
+   */
+  creditConnectionOnReceipt?: boolean;
   /** Server: a request stream opened by the peer. `headerBytes` is its header list size. */
   onStream?(stream: H2Stream, headers: HeaderList, endStream: boolean, headerBytes: number): void;
   /** The peer's first SETTINGS frame arrived: it speaks HTTP/2. */
@@ -79,6 +89,8 @@ export interface H2ConnectionOptions {
 /** Streams a client assumes it may open before the server's SETTINGS say otherwise. */
 const assumedStreamLimit = 100;
 const maxStreamId = 2 ** 31 - 1;
+/** A reset this soon after the stream opened is premature (Envoy's default: 1 s). */
+const prematureResetMs = 1000;
 /** Opaque data of the PING that follows our GOAWAY. */
 const goawayPing = 0x60a7;
 
@@ -92,6 +104,14 @@ export class H2Stream {
   recvWindow: number;
   /** Received bytes not yet given back with `consume`. */
   unconsumed = 0;
+  /** Data moved either way since the owner last cleared this; for idle-stream checks. */
+  moved = true;
+  /** Checks of the owner that found the stream idle in a row; for idle-stream checks. */
+  idleChecks = 0;
+  /** The request carries a deadline, so it is never ended for idling. */
+  hasDeadline = false;
+  /** performance.now() when the peer opened it (server); for telling premature resets. */
+  openedAt = 0;
   private credit = 0;
   /** Data (then trailers, or the end) held back by flow control. */
   queue: Buffer[] | undefined = undefined;
@@ -165,7 +185,7 @@ export class H2Stream {
     if (n <= 0) return;
     this.unconsumed -= n;
     const connection = this.connection;
-    connection.credit(n);
+    if (!connection.creditsOnReceipt) connection.credit(n);
     if (this.remoteEnded || this.closed) return;
     this.credit += n;
     if (this.credit >= connection.streamCreditThreshold) {
@@ -200,15 +220,20 @@ export class H2Connection {
   sawFrames = false;
   /** A stream was opened since the owner last cleared this; for idle checks. */
   streamsOpened = false;
+  /** The peer sent a PING of its own (keepalive) since the owner last cleared this. */
+  peerPinged = false;
   /** performance.now() of an unanswered PING, 0 when none is out. */
   pingSentAt = 0;
   readonly peer: PeerSettings = { ...defaultSettings, maxConcurrentStreams: assumedStreamLimit };
   readonly streamCreditThreshold: number;
+  /** Connection window is returned as DATA arrives (see the option). */
+  readonly creditsOnReceipt: boolean;
 
   private readonly options: H2ConnectionOptions;
   private readonly maxConcurrentStreams: number;
   private readonly initialWindowSize: number;
   private readonly maxHeaderListSize: number;
+  private readonly edge: EdgeLimits;
   private readonly decoder = new HpackDecoder();
   private readonly encoder = new HpackEncoder();
   private readonly out = new FrameOutput();
@@ -235,6 +260,22 @@ export class H2Connection {
   private blockEndStream = false;
   private blockParts: Buffer[] = [];
   private blockBytes = 0;
+  private blockFrames = 0;
+  private blockStartedAt = 0;
+  /** Bytes the peer sent after the connection failed, read only to be dropped. */
+  private discarded = 0;
+  /** Answers to the peer's frames queued since the socket last took everything. */
+  private controlQueued = 0;
+  /** performance.now() when reading stopped because the peer does not read; 0 when reading. */
+  private pausedAt = 0;
+  /** Resets the peer may still cause before the budget runs out, and when it was last refilled. */
+  private resetTokens: number;
+  private resetRefilledAt = 0;
+  /** performance.now() when our unacknowledged SETTINGS went out; 0 when none waits. */
+  private settingsSentAt = 0;
+  /** Stream ids this side reset lately; the peer's frames for them may still be in flight. */
+  private readonly recentlyReset = new Int32Array(256);
+  private recentlyResetAt = 0;
 
   constructor(
     readonly socket: Duplex,
@@ -245,6 +286,9 @@ export class H2Connection {
     this.maxConcurrentStreams = options.maxConcurrentStreams ?? 256;
     this.initialWindowSize = options.initialWindowSize ?? 1024 * 1024;
     this.maxHeaderListSize = options.maxHeaderListSize ?? 64 * 1024;
+    this.edge = options.edge ?? defaultEdgeLimits;
+    this.resetTokens = this.edge.resetBurst;
+    this.creditsOnReceipt = options.creditConnectionOnReceipt ?? false;
     const connectionWindow = options.connectionWindowSize ?? 16 * 1024 * 1024;
     this.recvWindow = connectionWindow;
     this.streamCreditThreshold = this.initialWindowSize >>> 2;
@@ -261,6 +305,7 @@ export class H2Connection {
       this.out.setting(SETTINGS_INITIAL_WINDOW_SIZE, this.initialWindowSize);
       this.out.setting(SETTINGS_MAX_HEADER_LIST_SIZE, this.maxHeaderListSize);
     }
+    this.settingsSentAt = performance.now();
     if (connectionWindow > defaultInitialWindowSize) {
       this.writeWindowUpdate(0, connectionWindow - defaultInitialWindowSize);
     }
@@ -269,6 +314,11 @@ export class H2Connection {
     socket.on("drain", () => this.drained());
     socket.on("error", () => {});
     socket.on("close", () => this.socketClosed());
+  }
+
+  /** Connection-level send window left: 0 or less means no DATA can go until the peer credits. */
+  get sendWindowLeft(): number {
+    return this.sendWindow;
   }
 
   /** Streams open now. */
@@ -340,6 +390,11 @@ export class H2Connection {
     this.endSoon();
   }
 
+  /** Ends the connection with GOAWAY carrying `code` (a connection error of this side's). */
+  refuse(code: number): void {
+    this.fail(code);
+  }
+
   /** Ends the connection at once: every open stream is aborted. */
   destroy(code: number = ErrorCode.CANCEL): void {
     if (this.closed) return;
@@ -379,6 +434,7 @@ export class H2Connection {
   writeData(stream: H2Stream, data: Buffer, endStream: boolean): number {
     const n = data.length;
     const out = this.out;
+    stream.moved = true;
     let at = 0;
     if (n === 0) {
       out.header(0, DATA, endStream ? FLAG_END_STREAM : 0, stream.id);
@@ -406,6 +462,7 @@ export class H2Connection {
   }
 
   writeReset(id: number, code: number): void {
+    this.recentlyReset[this.recentlyResetAt++ & 255] = id;
     this.out.header(4, RST_STREAM, 0, id);
     this.out.uint32(code);
     this.scheduleFlush();
@@ -442,8 +499,12 @@ export class H2Connection {
     stream.closed = true;
     this.streams.delete(stream.id);
     if (stream.unconsumed > 0) {
-      this.credit(stream.unconsumed);
+      if (!this.creditsOnReceipt) this.credit(stream.unconsumed);
       stream.unconsumed = 0;
+    }
+    // A stream the peer saw through to the end earns back one reset of its budget.
+    if (stream.remoteEnded && stream.localEnded && this.resetTokens < this.edge.resetBurst) {
+      this.resetTokens++;
     }
     if (stream.queue !== undefined) {
       stream.queue = undefined;
@@ -488,6 +549,7 @@ export class H2Connection {
         socket.uncork();
       }
       if (!ok) this.congested = true;
+      else this.controlQueued = 0;
     }
     if (this.endAfterFlush) {
       socket.end();
@@ -503,6 +565,11 @@ export class H2Connection {
 
   private drained(): void {
     this.congested = false;
+    this.controlQueued = 0;
+    if (this.pausedAt !== 0) {
+      this.pausedAt = 0;
+      this.socket.resume();
+    }
     const waiters = this.drainWaiters;
     if (waiters.length === 0) return;
     this.drainWaiters = [];
@@ -525,6 +592,65 @@ export class H2Connection {
     this.options.onClose?.(this);
   }
 
+  /**
+   * Ends the connection when a deadline of the protocol passed: a header block left open, our
+   * SETTINGS not acknowledged, or a peer that stopped reading while answers wait. The owner
+   * calls this about once a second.
+   */
+  checkTimers(now: number): void {
+    if (this.closed || this.failed) return;
+    const edge = this.edge;
+    if (this.blockStream !== 0 && now - this.blockStartedAt > edge.headerBlockTimeoutMs) {
+      this.fail(ErrorCode.ENHANCE_YOUR_CALM);
+    } else if (this.settingsSentAt !== 0 && now - this.settingsSentAt > edge.settingsTimeoutMs) {
+      this.fail(ErrorCode.SETTINGS_TIMEOUT);
+    } else if (this.pausedAt !== 0 && now - this.pausedAt > edge.stalledPeerTimeoutMs) {
+      this.fail(ErrorCode.ENHANCE_YOUR_CALM);
+    }
+  }
+
+  /**
+   * Counts one answer to a peer's frame (an acknowledgement, a reset). A peer that makes us
+   * answer faster than it reads is no longer read, then dropped with ENHANCE_YOUR_CALM.
+   */
+  private answered(): void {
+    const queued = ++this.controlQueued;
+    if (queued <= 100) return;
+    const max = this.edge.maxQueuedControlFrames;
+    if (queued > max) {
+      this.fail(ErrorCode.ENHANCE_YOUR_CALM);
+    } else if (this.congested && this.pausedAt === 0 && queued > max / 10) {
+      this.pausedAt = performance.now();
+      this.socket.pause();
+    }
+  }
+
+  /**
+   * Spends one reset from the peer's budget (nghttp2's token bucket: a burst, refilled at a
+   * rate, and here also by every stream that completes); false once it ran out and the
+   * connection ended with ENHANCE_YOUR_CALM.
+   */
+  private spendReset(): boolean {
+    if (this.role !== "server") return true;
+    const edge = this.edge;
+    const now = performance.now();
+    if (this.resetTokens < edge.resetBurst && this.resetRefilledAt !== 0) {
+      const regained = ((now - this.resetRefilledAt) / 1000) * edge.resetRatePerSecond;
+      this.resetTokens = Math.min(edge.resetBurst, this.resetTokens + regained);
+    }
+    this.resetRefilledAt = now;
+    if (this.resetTokens < 1) {
+      this.fail(ErrorCode.ENHANCE_YOUR_CALM);
+      return false;
+    }
+    this.resetTokens--;
+    return true;
+  }
+
+  private wasRecentlyReset(id: number): boolean {
+    return this.recentlyReset.includes(id);
+  }
+
   /** A connection error (RFC 9113 5.4.1): GOAWAY with the code, then the socket closes. */
   private fail(code: number): void {
     if (this.closed || this.failed) return;
@@ -544,7 +670,12 @@ export class H2Connection {
   // --- input ---
 
   private receive(chunk: Buffer): void {
-    if (this.failed) return;
+    if (this.failed) {
+      // After our GOAWAY only the close is awaited; a peer that keeps sending is no longer read.
+      this.discarded += chunk.length;
+      if (this.discarded > 1024 * 1024) this.socket.pause();
+      return;
+    }
     this.sawFrames = true;
     let buf = chunk;
     if (this.inBytes > 0) {
@@ -645,10 +776,11 @@ export class H2Connection {
       this.fail(ErrorCode.FLOW_CONTROL_ERROR);
       return;
     }
+    if (this.creditsOnReceipt) this.credit(size);
     const stream = this.streams.get(id);
     if (stream === undefined || stream.remoteEnded) {
       // A stream already ended or reset here: its data still counts against the connection.
-      this.credit(size);
+      if (!this.creditsOnReceipt) this.credit(size);
       if (stream !== undefined) this.streamError(stream, ErrorCode.STREAM_CLOSED);
       else if (this.isIdle(id)) this.fail(ErrorCode.PROTOCOL_ERROR);
       return;
@@ -664,11 +796,12 @@ export class H2Connection {
     }
     stream.recvWindow -= size;
     if (stream.recvWindow < 0) {
-      this.credit(size);
+      if (!this.creditsOnReceipt) this.credit(size);
       this.streamError(stream, ErrorCode.FLOW_CONTROL_ERROR);
       return;
     }
     stream.unconsumed += size;
+    stream.moved = true;
     if (data.length < size) stream.consume(size - data.length);
     const end = (flags & FLAG_END_STREAM) !== 0;
     if (end) stream.remoteEnded = true;
@@ -702,6 +835,8 @@ export class H2Connection {
     this.blockEndStream = endStream;
     this.blockParts = [fragment];
     this.blockBytes = fragment.length;
+    this.blockFrames = 0;
+    this.blockStartedAt = performance.now();
   }
 
   private onContinuation(flags: number, id: number, payload: Buffer): void {
@@ -711,8 +846,12 @@ export class H2Connection {
     }
     this.blockParts.push(payload);
     this.blockBytes += payload.length;
-    // A compressed block can expand; refuse to buffer more than a few header lists' worth.
-    if (this.blockBytes > 4 * this.maxHeaderListSize) {
+    // A block is bounded in frames (empty CONTINUATION frames add no bytes but cost work) and in
+    // bytes (a compressed block can expand; no more than a few header lists' worth is buffered).
+    if (
+      ++this.blockFrames > this.edge.maxContinuationFrames ||
+      this.blockBytes > 4 * this.maxHeaderListSize
+    ) {
       this.fail(ErrorCode.ENHANCE_YOUR_CALM);
       return;
     }
@@ -726,9 +865,11 @@ export class H2Connection {
 
   private headerBlock(id: number, endStream: boolean, block: Buffer): void {
     const headers: HeaderList = [];
+    const limit = this.maxHeaderListSize;
     let size: number;
     try {
-      size = this.decoder.decode(block, headers);
+      // Past the limit the decoder keeps its table in step but builds no more of the list.
+      size = this.decoder.decode(block, headers, limit);
     } catch {
       this.fail(ErrorCode.COMPRESSION_ERROR);
       return;
@@ -737,6 +878,13 @@ export class H2Connection {
     if (existing !== undefined) {
       if (existing.remoteEnded) {
         this.streamError(existing, ErrorCode.STREAM_CLOSED);
+        return;
+      }
+      if (
+        size > limit ||
+        (this.role === "server" && trailerFieldProblem(headers, endStream) !== undefined)
+      ) {
+        this.streamError(existing, ErrorCode.PROTOCOL_ERROR);
         return;
       }
       if (endStream) existing.remoteEnded = true;
@@ -749,7 +897,12 @@ export class H2Connection {
       this.fail(ErrorCode.PROTOCOL_ERROR);
       return;
     }
-    if (id <= this.lastPeerStreamId) return; // a stream already closed here
+    if (id <= this.lastPeerStreamId) {
+      // Frames for a stream this side reset may still be on their way; any other id at or below
+      // one already used is a new stream out of order (RFC 9113 5.1.1).
+      if (!this.wasRecentlyReset(id)) this.fail(ErrorCode.PROTOCOL_ERROR);
+      return;
+    }
     this.lastPeerStreamId = id;
     // After our GOAWAY, newer streams are not processed; saying so per stream as well lets a
     // client that opened one before the GOAWAY reached it retry at once, elsewhere.
@@ -758,10 +911,23 @@ export class H2Connection {
       return;
     }
     if (this.streams.size >= this.maxConcurrentStreams) {
-      this.writeReset(id, ErrorCode.REFUSED_STREAM);
+      if (this.spendReset()) {
+        this.writeReset(id, ErrorCode.REFUSED_STREAM);
+        this.answered();
+      }
+      return;
+    }
+    // A malformed request (RFC 9113 8.1.1) is a stream error; an oversized one is refused by
+    // the owner, which sees the size.
+    if (size <= limit && requestFieldProblem(headers) !== undefined) {
+      if (this.spendReset()) {
+        this.writeReset(id, ErrorCode.PROTOCOL_ERROR);
+        this.answered();
+      }
       return;
     }
     const stream = new H2Stream(this, id, this.peer.initialWindowSize, this.initialWindowSize);
+    stream.openedAt = performance.now();
     this.streams.set(id, stream);
     this.streamsOpened = true;
     if (endStream) stream.remoteEnded = true;
@@ -778,9 +944,16 @@ export class H2Connection {
       return;
     }
     const stream = this.streams.get(id);
-    if (stream === undefined) return;
+    if (stream === undefined) {
+      if (this.isIdle(id)) this.fail(ErrorCode.PROTOCOL_ERROR);
+      return;
+    }
     this.closeStream(stream);
     stream.handler?.onAbort(stream, payload.readUInt32BE(0), "reset");
+    // Rapid reset (CVE-2023-44487): a stream reset within a second of opening (Envoy's
+    // "premature" reset) costs the peer its budget; a proxy cancelling calls that ran is not
+    // punished for its callers.
+    if (performance.now() - stream.openedAt < prematureResetMs) this.spendReset();
   }
 
   private onSettings(flags: number, id: number, payload: Buffer): void {
@@ -790,10 +963,15 @@ export class H2Connection {
     }
     if ((flags & FLAG_ACK) !== 0) {
       if (payload.length !== 0) this.fail(ErrorCode.FRAME_SIZE_ERROR);
+      this.settingsSentAt = 0;
       return;
     }
     if (payload.length % 6 !== 0) {
       this.fail(ErrorCode.FRAME_SIZE_ERROR);
+      return;
+    }
+    if (payload.length > 6 * this.edge.maxSettingsPerFrame) {
+      this.fail(ErrorCode.ENHANCE_YOUR_CALM);
       return;
     }
     const peer = this.peer;
@@ -831,8 +1009,17 @@ export class H2Connection {
     }
     this.out.header(0, SETTINGS, FLAG_ACK, 0);
     this.scheduleFlush();
+    this.answered();
+    if (this.failed) return;
     if (windowDelta !== 0) {
-      for (const stream of this.streams.values()) stream.sendWindow += windowDelta;
+      for (const stream of this.streams.values()) {
+        stream.sendWindow += windowDelta;
+        // RFC 9113 6.9.2: a change that takes a window past 2^31-1 is a connection error.
+        if (stream.sendWindow > maxWindowSize) {
+          this.fail(ErrorCode.FLOW_CONTROL_ERROR);
+          return;
+        }
+      }
       if (windowDelta > 0) this.unblock();
     }
     if (!this.ready) {
@@ -865,6 +1052,8 @@ export class H2Connection {
     this.out.header(8, PING, FLAG_ACK, 0);
     this.out.payload(payload);
     this.scheduleFlush();
+    this.peerPinged = true;
+    this.answered();
   }
 
   private onGoaway(id: number, payload: Buffer): void {
@@ -930,6 +1119,8 @@ export class H2Connection {
     const open = !stream.closed;
     stream.reset(code);
     if (open) stream.handler?.onAbort(stream, code, "reset");
+    this.answered();
+    this.spendReset();
   }
 
   /** An id the peer has not used yet (so no frame but HEADERS may name it). */

@@ -160,6 +160,28 @@ class DynamicTable {
   }
 }
 
+// Names of the fields a peer sent as never indexed (RFC 7541 6.2.3), per decoded header list
+// and per list built from one, so a relay re-encodes them as never indexed too (RFC 7541 7.1.3).
+const neverIndexedByList = new WeakMap<HeaderList, Set<string>>();
+
+/** Marks `name` in `list` as never indexed: every encoder sends it as such. */
+export function markNeverIndexed(list: HeaderList, name: string): void {
+  const names = neverIndexedByList.get(list);
+  if (names === undefined) neverIndexedByList.set(list, new Set([name]));
+  else names.add(name);
+}
+
+/** Names `list` carries as never indexed; undefined for none (the usual case). */
+export function neverIndexedNames(list: HeaderList): ReadonlySet<string> | undefined {
+  return neverIndexedByList.get(list);
+}
+
+/** Carries the never-indexed marks of `from` over to `to`, a list built from it. */
+export function copyNeverIndexed(from: HeaderList, to: HeaderList): void {
+  const names = neverIndexedByList.get(from);
+  if (names !== undefined) neverIndexedByList.set(to, new Set(names));
+}
+
 function asBuffer(block: Uint8Array): Buffer {
   return Buffer.isBuffer(block) ? block : Buffer.from(block.buffer, block.byteOffset, block.length);
 }
@@ -198,9 +220,11 @@ export class HpackDecoder {
    * throws HpackError for anything malformed: bad index, integer overflow (> 2^31),
    * truncated input, invalid Huffman (padding longer than 7 bits, padding not all ones,
    * EOS symbol inside a string), table size update above maxTableSize or not at the start
-   * of a block.
+   * of a block. Once the list passes `maxListSize`, fields are no longer added to `out` (nor
+   * their strings built, where the table does not need them): an HPACK bomb (a large entry
+   * referenced many times) costs a pass over the block, not the list it expands to.
    */
-  decode(block: Uint8Array, out: HeaderList): number {
+  decode(block: Uint8Array, out: HeaderList, maxListSize = Number.POSITIVE_INFINITY): number {
     const buf = asBuffer(block);
     const table = this.table;
     this.pos = 0;
@@ -208,6 +232,11 @@ export class HpackDecoder {
     let listSize = 0;
     let sawField = false;
     while (this.pos < this.end) {
+      if (listSize > maxListSize) {
+        listSize += this.skipField(buf, sawField);
+        sawField = true;
+        continue;
+      }
       const first = buf[this.pos] as number;
       if (first >= 0x80) {
         // Indexed field: the common case once the peer's table is warm.
@@ -258,15 +287,76 @@ export class HpackDecoder {
         while (table.size > size) table.evict();
         continue;
       }
-      // Literal without indexing (0000) or never indexed (0001): the same to a decoder that
-      // does not forward the block re-encoded.
+      // Literal without indexing (0000) or never indexed (0001); the latter is remembered, so
+      // a relay that re-encodes the list keeps it out of every table too.
       const name = this.readName(buf, 4);
       const value = this.readString(buf);
       out.push(name, value);
+      if (first >= 0x10) markNeverIndexed(out, name);
       listSize += name.length + value.length + 32;
       sawField = true;
     }
     return listSize;
+  }
+
+  /**
+   * Steps over one field of a block whose list is already too large: the table is kept in step
+   * (literals with incremental indexing are still added) but nothing is added to a list, and
+   * strings the table does not need are skipped unread. Returns the field's size.
+   */
+  private skipField(buf: Buffer, sawField: boolean): number {
+    const first = buf[this.pos] as number;
+    const table = this.table;
+    if (first >= 0x80) {
+      const index = this.readInt(buf, 7);
+      if (index === 0) throw new HpackError("HPACK: indexed field with index 0");
+      if (index <= staticCount) {
+        return (staticNames[index] as string).length + (staticValues[index] as string).length + 32;
+      }
+      const i = index - staticCount;
+      if (i > table.length) throw new HpackError(`HPACK: index ${index} is past the table`);
+      const slot = table.slotOf(i);
+      return (table.names[slot] as string).length + (table.values[slot] as string).length + 32;
+    }
+    if (first >= 0x40) {
+      const name = this.readName(buf, 6);
+      const value = this.readString(buf);
+      const size = entrySize(name, value);
+      while (table.length > 0 && table.size + size > table.maxSize) table.evict();
+      if (size <= table.maxSize) table.add(name, value, size);
+      return size;
+    }
+    if (first >= 0x20) {
+      if (sawField) throw new HpackError("HPACK: dynamic table size update after a header field");
+      const size = this.readInt(buf, 5);
+      if (size > this.maxTableSize) {
+        throw new HpackError(
+          `HPACK: dynamic table size update to ${size} exceeds the limit ${this.maxTableSize}`,
+        );
+      }
+      table.maxSize = size;
+      while (table.size > size) table.evict();
+      return 0;
+    }
+    const index = this.readInt(buf, 4);
+    let nameLength: number;
+    if (index === 0) nameLength = this.skipString(buf);
+    else if (index <= staticCount) nameLength = (staticNames[index] as string).length;
+    else {
+      const i = index - staticCount;
+      if (i > table.length) throw new HpackError(`HPACK: name index ${index} is past the table`);
+      nameLength = (table.names[table.slotOf(i)] as string).length;
+    }
+    return nameLength + this.skipString(buf) + 32;
+  }
+
+  /** Steps over a string literal; returns its encoded length (a lower bound of its size). */
+  private skipString(buf: Buffer): number {
+    if (this.pos >= this.end) throw new HpackError("HPACK: truncated header block");
+    const length = this.readInt(buf, 7);
+    if (this.pos + length > this.end) throw new HpackError("HPACK: truncated string literal");
+    this.pos += length;
+    return length;
   }
 
   /** A literal field's name: an index in the first byte's low `prefixBits`, or 0 and a string. */
@@ -320,8 +410,11 @@ const NEVER_INDEXED = 3;
 const literalPattern = [0, 0x40, 0x00, 0x10];
 const literalPrefix = [0, 6, 4, 4];
 
-/** Names whose values are secrets: never indexed, so no intermediary stores them either. */
-const sensitiveNames = new Set(["authorization", "cookie", "proxy-authorization"]);
+/**
+ * Names whose values are secrets: never indexed, so neither a connection shared by many callers
+ * nor any intermediary stores them (RFC 7541 7.1.3). agent_token carries dial-in agents' tokens.
+ */
+const sensitiveNames = new Set(["authorization", "proxy-authorization", "cookie", "agent_token"]);
 
 /** Values this long are sent as never indexed rather than flushing the table. */
 export const maxIndexedValueLength = 512;
@@ -446,6 +539,7 @@ export class HpackEncoder {
     if (this.plan.length < count * 2) this.plan = new Int32Array(count * 4);
     const plan = this.plan;
     const table = this.table;
+    const neverIndexed = neverIndexedByList.get(headers as HeaderList);
 
     let length = 0;
     const pendingMin = this.pendingMinSize;
@@ -460,7 +554,8 @@ export class HpackEncoder {
       const name = headers[2 * f] as string;
       const value = headers[2 * f + 1] as string;
       const fromStatic = staticByName.get(name);
-      const staticIndex = fromStatic?.values.get(value);
+      const staticIndex =
+        neverIndexed?.has(name) === true ? undefined : fromStatic?.values.get(value);
       if (staticIndex !== undefined) {
         plan[2 * f] = INDEXED;
         plan[2 * f + 1] = staticIndex;
@@ -468,7 +563,8 @@ export class HpackEncoder {
         continue;
       }
       const fromDynamic = this.byName.get(name);
-      const inserted = fromDynamic?.values.get(value);
+      const inserted =
+        neverIndexed?.has(name) === true ? undefined : fromDynamic?.values.get(value);
       if (inserted !== undefined) {
         const index = table.inserted - inserted + staticCount;
         plan[2 * f] = INDEXED;
@@ -483,8 +579,13 @@ export class HpackEncoder {
       }
       const size = entrySize(name, value);
       let kind = INCREMENTAL;
-      if (sensitiveNames.has(name) || value.length > maxIndexedValueLength) kind = NEVER_INDEXED;
-      else if (unindexedNames.has(name) || size > table.maxSize) kind = WITHOUT_INDEXING;
+      if (
+        sensitiveNames.has(name) ||
+        value.length > maxIndexedValueLength ||
+        neverIndexed?.has(name) === true
+      ) {
+        kind = NEVER_INDEXED;
+      } else if (unindexedNames.has(name) || size > table.maxSize) kind = WITHOUT_INDEXING;
       plan[2 * f] = kind;
       plan[2 * f + 1] = nameIndex;
       length += intLength(nameIndex, literalPrefix[kind] as number);

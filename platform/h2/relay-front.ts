@@ -18,7 +18,7 @@ import { createH2ClientPool, type H2ClientPool, type H2ClientPoolOptions } from 
 import type { H2Stream } from "./connection";
 import { ErrorCode } from "./frames";
 import { headerValue, trailersOnlyList } from "./header-list";
-import type { HeaderList } from "./hpack";
+import { copyNeverIndexed, type HeaderList } from "./hpack";
 import { RelayedCall } from "./relayed-call";
 import { maxRequestHeaderBytes, startH2Server } from "./server";
 
@@ -51,6 +51,8 @@ export interface RelayFrontOptions {
   internal: Pick<GrpcServerOptions, "routes" | "streamHandler" | "interceptors">;
   /** Builds the taker, given where calls can go. */
   take(targets: RelayTargets): StreamTaker;
+  /** Apply the per-peer-address limits of limits.edge (a public edge). Default false. */
+  limitPeers?: boolean;
   logger: Logger;
 }
 
@@ -78,6 +80,9 @@ export class InternalCall extends RelayedCall {
   }
   protected override mayRetry(): boolean {
     return false;
+  }
+  protected override upstreamName(): string {
+    return "this server's own handler";
   }
 }
 
@@ -130,6 +135,7 @@ export function nextHopHeaders(headers: HeaderList, scheme: string, peer: string
   if (before !== undefined)
     out.push("x-forwarded-for", peer === "" ? before : `${before}, ${peer}`);
   else if (peer !== "") out.push("x-forwarded-for", peer);
+  copyNeverIndexed(headers, out);
   return out;
 }
 
@@ -154,7 +160,20 @@ export function admitCall(
   rules: AdmissionRules,
 ): { deadlineAt: number | undefined } | { code: number; message: string } {
   if (rules.auth !== undefined) {
-    const decision = rules.auth.check(path, headerValue(headers, "authorization"));
+    // The next hop sees every authorization field; one token checked while another travels on
+    // would let the unchecked one through, so a call carries one or none.
+    let authorization: string | undefined;
+    for (let i = 0; i < headers.length; i += 2) {
+      if (headers[i] !== "authorization") continue;
+      if (authorization !== undefined) {
+        return {
+          code: Code.Unauthenticated,
+          message: "more than one authorization header; send exactly one bearer token",
+        };
+      }
+      authorization = headers[i + 1];
+    }
+    const decision = rules.auth.check(path, authorization);
     if (!decision.allowed) return decision;
   }
   const rawTimeout = headerValue(headers, "grpc-timeout");
@@ -215,6 +234,19 @@ export async function startRelayFront(options: RelayFrontOptions): Promise<Relay
       port: options.port,
       limits,
       ...(options.tls ? { tls: options.tls } : {}),
+      ...(options.limitPeers === true ? { limitPeers: true } : {}),
+      onIdleStream(stream) {
+        const idleS = Math.round(limits.edge.idleStreamTimeoutMs / 1000);
+        const message = `call moved no data for ${idleS} s and has no deadline; set a deadline or send within ${idleS} s`;
+        const call = stream.handler;
+        if (call instanceof RelayedCall && !call.finished) {
+          call.fail(Code.DeadlineExceeded, message);
+          return;
+        }
+        // Its status could not be delivered either (a caller that does not read): reset.
+        stream.reset(ErrorCode.CANCEL);
+        call?.onAbort(stream, ErrorCode.CANCEL, "reset");
+      },
       onStream(stream, headers, _endStream, headerBytes) {
         const startedAt = performance.now();
         if (headerBytes > maxRequestHeaderBytes) {

@@ -111,6 +111,9 @@ export abstract class RelayedCall implements H2StreamHandler {
   private downCredit = 0;
   /** Response bytes passed to the caller but not yet credited back upstream. */
   private upCredit = 0;
+  /** Between `forward()` and the first attempt; request bytes held until then. */
+  private opening = false;
+  private openingBytes = 0;
 
   constructor(
     readonly down: H2Stream,
@@ -136,6 +139,13 @@ export abstract class RelayedCall implements H2StreamHandler {
     _failure: AttemptFailureKind | undefined,
   ): void {}
   protected onFinish(): void {}
+  /**
+   * How messages to the caller name the upstream at `address`: by service and instance, never
+   * by anything only this process knows (a Unix socket path). Default "upstream <address>".
+   */
+  protected upstreamName(address: string): string {
+    return `upstream ${address}`;
+  }
   /** Request bytes before `forward()`; the subclass keeps them and hands them to `forward`. */
   protected requestData(_data: Buffer, _end: boolean): void {}
 
@@ -163,10 +173,24 @@ export abstract class RelayedCall implements H2StreamHandler {
         return;
       }
       this.deadlineTimer = setTimeout(onDeadline, delay, this);
+      this.down.hasDeadline = true;
     }
+    // The first attempt starts once the frames that came with the request's in the same read
+    // are handled: a call the caller resets at once (rapid reset) never reaches an upstream.
+    this.opening = true;
+    this.openingBytes = readBytes;
+    process.nextTick(openFirstAttempt, this);
+  }
+
+  /** @internal the first attempt, on the tick after `forward()`. */
+  openFirst(): void {
+    this.opening = false;
+    if (this.finished) return;
     this.attempt();
     this.prefix = undefined;
-    if (readBytes > 0) this.down.consume(readBytes);
+    const held = this.openingBytes;
+    this.openingBytes = 0;
+    if (held > 0) this.down.consume(held);
   }
 
   /**
@@ -262,6 +286,14 @@ export abstract class RelayedCall implements H2StreamHandler {
       if (this.replayBytes > this.maxReplayBytes) this.replay = undefined;
       else replay.push(data);
     }
+    if (this.opening && this.replay === undefined) {
+      // Too much to replay and no upstream yet: it all leaves with the first attempt.
+      if (replay !== undefined) this.prefix = replay; // just overflowed: what was kept goes first
+      if (this.prefix === undefined) this.prefix = [data];
+      else this.prefix.push(data);
+      this.openingBytes += n;
+      return;
+    }
     const up = this.up;
     if (up === undefined || up.sendData(data, endStream)) this.down.consume(n);
     else this.downCredit += n;
@@ -313,7 +345,7 @@ export abstract class RelayedCall implements H2StreamHandler {
       this.attemptFailed(
         "connect",
         Code.Unavailable,
-        `cannot connect to upstream ${address}: ${err instanceof Error ? err.message : String(err)}`,
+        `cannot connect to ${this.upstreamName(address)}: ${err instanceof Error ? err.message : String(err)}`,
       );
       return;
     }
@@ -399,10 +431,10 @@ export abstract class RelayedCall implements H2StreamHandler {
     let message: string;
     if (status !== 200) {
       code = codeForHttpStatus(status);
-      message = `upstream ${address} answered HTTP ${status}`;
+      message = `${this.upstreamName(address)} answered HTTP ${status}`;
     } else if (!Number.isInteger(parsed)) {
       code = Code.Internal;
-      message = `upstream ${address} ended the call without a gRPC status`;
+      message = `${this.upstreamName(address)} ended the call without a gRPC status`;
     } else {
       code = parsed;
       message = decodeGrpcMessage(rawMessage);
@@ -453,16 +485,24 @@ export abstract class RelayedCall implements H2StreamHandler {
     const address = this.address ?? "";
     const connection = up.connection;
     if (reason === "connection" && !connection.connected) {
-      this.attemptFailed("connect", Code.Unavailable, `upstream ${address} is unreachable`);
+      this.attemptFailed(
+        "connect",
+        Code.Unavailable,
+        `${this.upstreamName(address)} is unreachable`,
+      );
     } else if (reason === "connection" && !connection.ready) {
       // Nothing ran: the peer never took part in HTTP/2, so this is retried like a connect failure.
       this.attemptFailed(
         "connect",
         Code.Unavailable,
-        `upstream ${address} closed the connection without speaking HTTP/2 (does it expect TLS, or something other than gRPC?)`,
+        `${this.upstreamName(address)} closed the connection without speaking HTTP/2 (does it expect TLS, or something other than gRPC?)`,
       );
     } else if (reason === "refused" || code === ErrorCode.REFUSED_STREAM) {
-      this.attemptFailed("refused", Code.Unavailable, `upstream ${address} refused the call`);
+      this.attemptFailed(
+        "refused",
+        Code.Unavailable,
+        `${this.upstreamName(address)} refused the call`,
+      );
     } else if (this.committed) {
       const at = performance.now();
       this.endAttempt(Code.Unavailable, "reset");
@@ -470,7 +510,7 @@ export abstract class RelayedCall implements H2StreamHandler {
       this.down.sendTrailers(
         statusTrailerList(
           Code.Unavailable,
-          `upstream ${address} reset the call (${errorCodeName(code)})`,
+          `${this.upstreamName(address)} reset the call (${errorCodeName(code)})`,
         ),
       );
       this.stopUpload();
@@ -480,8 +520,8 @@ export abstract class RelayedCall implements H2StreamHandler {
         "reset",
         Code.Unavailable,
         reason === "connection"
-          ? `upstream ${address} dropped the connection before answering`
-          : `upstream ${address} reset the call before answering (RST_STREAM ${errorCodeName(code)})`,
+          ? `${this.upstreamName(address)} dropped the connection before answering`
+          : `${this.upstreamName(address)} reset the call before answering (RST_STREAM ${errorCodeName(code)})`,
       );
     }
   }
@@ -516,6 +556,10 @@ export abstract class RelayedCall implements H2StreamHandler {
     this.durationMs = at - this.startedAt;
     this.onFinish();
   }
+}
+
+function openFirstAttempt(call: RelayedCall): void {
+  call.openFirst();
 }
 
 function onDeadline(call: RelayedCall): void {

@@ -3,12 +3,14 @@
 // `onStream`, pings idle peers, closes idle connections, and drains with GOAWAY.
 import { createServer as createNetServer, type Server, type Socket } from "node:net";
 import { createServer as createTlsServer, type TLSSocket } from "node:tls";
+import { Code } from "@connectrpc/connect";
 import { joinHostPort, listen } from "../listen";
 import type { Logger } from "../log";
 import type { ServerLimits } from "../server-limits";
 import type { TlsFiles } from "../tls";
 import { H2Connection, type H2Stream } from "./connection";
 import { ErrorCode } from "./frames";
+import { trailersOnlyList } from "./header-list";
 import type { HeaderList } from "./hpack";
 
 export interface H2ServerOptions {
@@ -20,6 +22,16 @@ export interface H2ServerOptions {
   tls?: TlsFiles;
   /** A request stream; `stream.connection.peerAddress` is the caller's address. */
   onStream(stream: H2Stream, headers: HeaderList, endStream: boolean, headerBytes: number): void;
+  /**
+   * A request stream with no deadline that moved no data for limits.edge.idleStreamTimeoutMs.
+   * Default: it is reset with CANCEL and its handler hears of it.
+   */
+  onIdleStream?(stream: H2Stream): void;
+  /**
+   * Apply limits.edge's per-peer-address limits on connections and open streams (a public edge;
+   * not behind one, where every call comes from the same few peers). Default false.
+   */
+  limitPeers?: boolean;
   logger: Logger;
 }
 
@@ -44,7 +56,34 @@ export async function startH2Server(options: H2ServerOptions): Promise<H2Server>
   const connections = new Set<H2Connection>();
   const idleSince = new WeakMap<H2Connection, number>();
   const lastPingAt = new WeakMap<H2Connection, number>();
+  const edge = limits.edge;
+  const byPeer = options.limitPeers === true ? new Map<string, Set<H2Connection>>() : undefined;
   let closing = false;
+
+  const onStream = (
+    stream: H2Stream,
+    headers: HeaderList,
+    endStream: boolean,
+    headerBytes: number,
+  ): void => {
+    const peerConnections = byPeer?.get(stream.connection.peerAddress);
+    if (peerConnections !== undefined && edge.maxStreamsPerPeer > 0) {
+      let open = 0;
+      for (const connection of peerConnections) open += connection.activeStreams;
+      if (open > edge.maxStreamsPerPeer) {
+        stream.sendHeaders(
+          trailersOnlyList(
+            Code.ResourceExhausted,
+            `too many calls open from ${stream.connection.peerAddress} (limit ${edge.maxStreamsPerPeer}); end some first`,
+          ),
+          true,
+        );
+        if (!stream.remoteEnded) stream.reset(ErrorCode.NO_ERROR);
+        return;
+      }
+    }
+    options.onStream(stream, headers, endStream, headerBytes);
+  };
 
   const accept = (socket: Socket | TLSSocket) => {
     if (closing) {
@@ -52,16 +91,58 @@ export async function startH2Server(options: H2ServerOptions): Promise<H2Server>
       return;
     }
     socket.setNoDelay(true);
+    const peer = socket.remoteAddress ?? "";
+    let peerConnections: Set<H2Connection> | undefined;
+    if (byPeer !== undefined) {
+      peerConnections = byPeer.get(peer);
+      if (peerConnections === undefined) {
+        peerConnections = new Set();
+        byPeer.set(peer, peerConnections);
+      }
+    }
     const connection = new H2Connection(socket, {
       role: "server",
       maxConcurrentStreams: limits.maxConcurrentStreams,
       maxHeaderListSize: maxRequestHeaderBytes,
-      onStream: options.onStream,
-      onClose: () => connections.delete(connection),
+      edge,
+      onStream,
+      onClose: () => {
+        connections.delete(connection);
+        if (peerConnections !== undefined) {
+          peerConnections.delete(connection);
+          if (peerConnections.size === 0) byPeer?.delete(peer);
+        }
+      },
     });
-    connection.peerAddress = socket.remoteAddress ?? "";
+    connection.peerAddress = peer;
+    if (
+      peerConnections !== undefined &&
+      edge.maxConnectionsPerPeer > 0 &&
+      peerConnections.size >= edge.maxConnectionsPerPeer
+    ) {
+      log.debug("too many connections from one peer; refusing", { peer });
+      connection.refuse(ErrorCode.ENHANCE_YOUR_CALM);
+      return;
+    }
+    peerConnections?.add(connection);
     idleSince.set(connection, performance.now());
     connections.add(connection);
+  };
+
+  const idleStreamChecks = edge.idleStreamTimeoutMs > 0 ? edge.idleStreamTimeoutMs / 1000 : 0;
+  const endIdleStreams = (connection: H2Connection) => {
+    for (const stream of connection.streams.values()) {
+      if (stream.moved) {
+        stream.moved = false;
+        stream.idleChecks = 0;
+      } else if (!stream.hasDeadline && ++stream.idleChecks >= idleStreamChecks) {
+        if (options.onIdleStream !== undefined) options.onIdleStream(stream);
+        else {
+          stream.reset(ErrorCode.CANCEL);
+          stream.handler?.onAbort(stream, ErrorCode.CANCEL, "reset");
+        }
+      }
+    }
   };
 
   let server: Server;
@@ -97,8 +178,12 @@ export async function startH2Server(options: H2ServerOptions): Promise<H2Server>
   const sweep = setInterval(() => {
     const now = performance.now();
     for (const connection of connections) {
-      if (connection.activeStreams > 0 || connection.streamsOpened) {
+      connection.checkTimers(now);
+      if (idleStreamChecks > 0 && connection.activeStreams > 0) endIdleStreams(connection);
+      // A client that keeps sending keepalive PINGs wants its connection: it is not idle.
+      if (connection.activeStreams > 0 || connection.streamsOpened || connection.peerPinged) {
         connection.streamsOpened = false;
+        connection.peerPinged = false;
         idleSince.set(connection, now);
       } else if (
         limits.idleTimeoutMs > 0 &&
