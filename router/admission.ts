@@ -200,7 +200,14 @@ export function createAdmission(options: AdmissionOptions = {}): Admission {
       const rate = rateOf(queue);
       const wait = waitFor(rate, queue.calls.length);
       if (queue.calls.length >= maxQueue || (wait !== undefined && wait > left)) {
-        refuse(call, queue, rate, left, wait ?? Number.POSITIVE_INFINITY);
+        const full = queue.calls.length >= maxQueue;
+        refuse(
+          call,
+          queue,
+          rate,
+          left,
+          full ? Number.POSITIVE_INFINITY : (wait ?? Number.POSITIVE_INFINITY),
+        );
         return "refused";
       }
       queue.calls.push(call);

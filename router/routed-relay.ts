@@ -34,6 +34,8 @@ class RoutedCall extends RelayedCall implements CallRecord, AdmittedCall {
   private resolving = false;
   private addresses: readonly string[] = [];
   private readonly trace: RelayTrace | undefined;
+  /** The call holds a place in the overload control's accounting. */
+  private admissionControlled = false;
 
   constructor(
     private readonly routing: Routing,
@@ -195,8 +197,12 @@ class RoutedCall extends RelayedCall implements CallRecord, AdmittedCall {
       return;
     }
     this.addresses = addresses;
-    // Streams stay open as long as the task runs: their length says nothing about load.
-    const admission = this.streaming ? undefined : this.routing.deps.admission;
+    // Streams stay open as long as the task runs, and a request the caller has not finished
+    // sending keeps the instance waiting on the caller, not working: their length says nothing
+    // about load, and counting them would let idle callers take every place.
+    const admission =
+      this.streaming || !this.requestEnded ? undefined : this.routing.deps.admission;
+    this.admissionControlled = admission !== undefined;
     if (admission !== undefined && admission.admit(this) !== "now") return;
     this.go();
   }
@@ -243,7 +249,7 @@ class RoutedCall extends RelayedCall implements CallRecord, AdmittedCall {
     this.routing.deps.balancer.started(address);
     this.trace?.attemptStarted(address, this.upstreamHeaders);
     this.routing.deps.recorder?.callStarted(this.routed.path, address, this.streaming);
-    const admission = this.streaming ? undefined : this.routing.deps.admission;
+    const admission = this.admissionControlled ? this.routing.deps.admission : undefined;
     if (admission !== undefined) {
       admission.started(address);
       this.attemptStartedAt = performance.now();
@@ -265,7 +271,7 @@ class RoutedCall extends RelayedCall implements CallRecord, AdmittedCall {
     }
     deps.recorder?.callEnded(this.routed.path, address, this.streaming);
     if (failure === "connect" || failure === "reset") deps.directory.refresh(this.service);
-    if (!this.streaming) {
+    if (this.admissionControlled) {
       deps.admission?.ended(this.service, address, performance.now() - this.attemptStartedAt);
     }
   }
