@@ -81,9 +81,15 @@ export async function serveLinkedCall(call: LinkedCall): Promise<LinkedCallResul
     firstMessageMs ??= performance.now() - startedAt;
     messages++;
     if (!down.write(frame(message))) {
+      // Both listeners go once either fires: a long stream to a slow caller waits many times.
       await new Promise<void>((resolve) => {
-        down.once("drain", resolve);
-        abort.signal.addEventListener("abort", () => resolve(), { once: true });
+        const done = () => {
+          down.off("drain", done);
+          abort.signal.removeEventListener("abort", done);
+          resolve();
+        };
+        down.once("drain", done);
+        abort.signal.addEventListener("abort", done, { once: true });
       });
     }
   };
