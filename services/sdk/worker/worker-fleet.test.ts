@@ -245,7 +245,7 @@ describe("worker processes on one PostgreSQL task store", () => {
     expect(done.steps.every((s) => s.state === "SUCCEEDED")).toBe(true);
     a.child.kill("SIGCONT");
     // a wakes with a step in hand and writes; every write carries its old lease version.
-    await eventually(() => (/took this task over/.test(a.stderr()) ? true : false), {
+    await eventually(() => /took this task over/.test(a.stderr()), {
       what: "a noticed",
       timeoutMs: 15_000,
     });
@@ -304,10 +304,9 @@ describe("worker processes on one PostgreSQL task store", () => {
     const w = workers[0];
     if (!w) throw new Error("no worker");
     await submit(w, "after-restart", { steps: "1", step_ms: "0" });
-    await eventually(
-      async () => ((await f.store.read("after-restart"))?.state === "SUCCEEDED" ? true : false),
-      { what: "new job done" },
-    );
+    await eventually(async () => (await f.store.read("after-restart"))?.state === "SUCCEEDED", {
+      what: "new job done",
+    });
     console.info(`PostgreSQL down ${downMs} ms under load: 60/60 jobs done, no step ran twice`);
   }, 150_000);
 
