@@ -30,8 +30,14 @@ export interface LinkedCallResult {
   firstMessageMs: number | undefined;
 }
 
-function frame(message: TaskResponse): Buffer {
-  const body = toBinary(TaskResponseSchema, message);
+/** What a linked call's producer gets: the caller's cancel and deadline. */
+export interface LinkedStreamContext {
+  signal: AbortSignal;
+  /** The caller's deadline, milliseconds since the Unix epoch, or undefined. */
+  deadlineMs: number | undefined;
+}
+
+function frame(body: Uint8Array): Buffer {
   const out = Buffer.allocUnsafe(5 + body.length);
   out[0] = 0;
   out.writeUInt32BE(body.length, 1);
@@ -39,38 +45,37 @@ function frame(message: TaskResponse): Buffer {
   return out;
 }
 
-export async function serveLinkedCall(call: LinkedCall): Promise<LinkedCallResult> {
-  const { res: down, linked, service } = call;
-  const startedAt = performance.now();
-  let request: TaskRequest;
-  try {
-    request = fromBinary(TaskRequestSchema, call.payload);
-  } catch (err) {
-    const message = `malformed TaskRequest: ${err instanceof Error ? err.message : String(err)}`;
-    endWithStatus(down, Code.InvalidArgument, message);
-    return { code: Code.InvalidArgument, message, messages: 0, firstMessageMs: undefined };
-  }
-
+/**
+ * Serves one call on the caller's stream: `produce` sends answers through `send`, each framed as
+ * gRPC with `encode`; the caller going away or its deadline passing aborts `produce`, and the
+ * call ends with the status of how it ended. A write the caller cannot take yet holds the next
+ * one back.
+ */
+export async function serveLinkedStream<T>(
+  down: ServerHttp2Stream,
+  deadlineAt: number | undefined,
+  startedAt: number,
+  encode: (message: T) => Uint8Array,
+  produce: (ctx: LinkedStreamContext, send: (message: T) => Promise<void>) => Promise<void>,
+): Promise<LinkedCallResult> {
   const abort = new AbortController();
   const onGone = () => abort.abort(new ConnectError("caller cancelled", Code.Canceled));
   down.once("close", onGone);
   let timer: NodeJS.Timeout | undefined;
-  if (call.deadlineAt !== undefined) {
+  if (deadlineAt !== undefined) {
     timer = setTimeout(
       () => abort.abort(new ConnectError("deadline exceeded", Code.DeadlineExceeded)),
-      Math.max(0, call.deadlineAt - performance.now()),
+      Math.max(0, deadlineAt - performance.now()),
     );
   }
-  const ctx = {
+  const ctx: LinkedStreamContext = {
     signal: abort.signal,
     deadlineMs:
-      call.deadlineAt === undefined
-        ? undefined
-        : Date.now() + (call.deadlineAt - performance.now()),
+      deadlineAt === undefined ? undefined : Date.now() + (deadlineAt - performance.now()),
   };
   let messages = 0;
   let firstMessageMs: number | undefined;
-  const send = async (message: TaskResponse) => {
+  const send = async (message: T) => {
     if (abort.signal.aborted) throw abort.signal.reason;
     if (!down.headersSent) {
       down.respond(
@@ -80,7 +85,7 @@ export async function serveLinkedCall(call: LinkedCall): Promise<LinkedCallResul
     }
     firstMessageMs ??= performance.now() - startedAt;
     messages++;
-    if (!down.write(frame(message))) {
+    if (!down.write(frame(encode(message)))) {
       // Both listeners go once either fires: a long stream to a slow caller waits many times.
       await new Promise<void>((resolve) => {
         const done = () => {
@@ -95,11 +100,7 @@ export async function serveLinkedCall(call: LinkedCall): Promise<LinkedCallResul
   };
 
   try {
-    if (call.streaming) {
-      for await (const message of linked.streamTask(service, request, ctx)) await send(message);
-    } else {
-      await send(await linked.executeTask(service, request, ctx));
-    }
+    await produce(ctx, send);
     if (abort.signal.aborted) throw abort.signal.reason;
     endWithStatus(down, 0, "");
     return { code: 0, message: "", messages, firstMessageMs };
@@ -111,4 +112,30 @@ export async function serveLinkedCall(call: LinkedCall): Promise<LinkedCallResul
     if (timer) clearTimeout(timer);
     down.off("close", onGone);
   }
+}
+
+export async function serveLinkedCall(call: LinkedCall): Promise<LinkedCallResult> {
+  const { res: down, linked, service } = call;
+  const startedAt = performance.now();
+  let request: TaskRequest;
+  try {
+    request = fromBinary(TaskRequestSchema, call.payload);
+  } catch (err) {
+    const message = `malformed TaskRequest: ${err instanceof Error ? err.message : String(err)}`;
+    endWithStatus(down, Code.InvalidArgument, message);
+    return { code: Code.InvalidArgument, message, messages: 0, firstMessageMs: undefined };
+  }
+  return serveLinkedStream<TaskResponse>(
+    down,
+    call.deadlineAt,
+    startedAt,
+    (message) => toBinary(TaskResponseSchema, message),
+    async (ctx, send) => {
+      if (call.streaming) {
+        for await (const message of linked.streamTask(service, request, ctx)) await send(message);
+      } else {
+        await send(await linked.executeTask(service, request, ctx));
+      }
+    },
+  );
 }

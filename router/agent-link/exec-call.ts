@@ -11,6 +11,7 @@ import {
   ExecResponseSchema,
 } from "../../gen/agentplatform/v1/exec_pb";
 import { endWithStatus } from "../../platform/forwarding/grpc-status";
+import { serveLinkedStream } from "../linked-call";
 import type { LinkedAgents } from "./linked-agents";
 
 export interface LinkedExecCall {
@@ -32,15 +33,6 @@ export interface LinkedExecResult {
 }
 
 const maxExecIdLength = 128;
-
-function frame(message: ExecResponse): Buffer {
-  const body = toBinary(ExecResponseSchema, message);
-  const out = Buffer.allocUnsafe(5 + body.length);
-  out[0] = 0;
-  out.writeUInt32BE(body.length, 1);
-  out.set(body, 5);
-  return out;
-}
 
 function decode(payload: Uint8Array): ExecRequest | ConnectError {
   let request: ExecRequest;
@@ -70,61 +62,15 @@ export async function serveLinkedExec(call: LinkedExecCall): Promise<LinkedExecR
     return { code: request.code, messages: 0, firstMessageMs: undefined };
   }
 
-  const abort = new AbortController();
-  const onGone = () => abort.abort(new ConnectError("caller cancelled", Code.Canceled));
-  down.once("close", onGone);
-  let timer: NodeJS.Timeout | undefined;
-  if (call.deadlineAt !== undefined) {
-    timer = setTimeout(
-      () => abort.abort(new ConnectError("deadline exceeded", Code.DeadlineExceeded)),
-      Math.max(0, call.deadlineAt - performance.now()),
-    );
-  }
-  const ctx = {
-    signal: abort.signal,
-    deadlineMs:
-      call.deadlineAt === undefined
-        ? undefined
-        : Date.now() + (call.deadlineAt - performance.now()),
-    subject: call.subject,
-  };
-  let messages = 0;
-  let firstMessageMs: number | undefined;
-  const send = async (message: ExecResponse) => {
-    if (abort.signal.aborted) throw abort.signal.reason;
-    if (!down.headersSent) {
-      down.respond(
-        { ":status": 200, "content-type": "application/grpc" },
-        { waitForTrailers: true },
-      );
-    }
-    firstMessageMs ??= performance.now() - startedAt;
-    messages++;
-    if (!down.write(frame(message))) {
-      // Both listeners go once either fires: a long stream waits for drain many times.
-      await new Promise<void>((resolve) => {
-        const done = () => {
-          down.off("drain", done);
-          abort.signal.removeEventListener("abort", done);
-          resolve();
-        };
-        down.once("drain", done);
-        abort.signal.addEventListener("abort", done, { once: true });
-      });
-    }
-  };
-
-  try {
-    for await (const message of linked.exec(service, request, ctx)) await send(message);
-    if (abort.signal.aborted) throw abort.signal.reason;
-    endWithStatus(down, 0, "");
-    return { code: 0, messages, firstMessageMs };
-  } catch (err) {
-    const error = ConnectError.from(abort.signal.aborted ? abort.signal.reason : err);
-    endWithStatus(down, error.code, error.rawMessage);
-    return { code: error.code, messages, firstMessageMs };
-  } finally {
-    if (timer) clearTimeout(timer);
-    down.off("close", onGone);
-  }
+  const result = await serveLinkedStream<ExecResponse>(
+    down,
+    call.deadlineAt,
+    startedAt,
+    (message) => toBinary(ExecResponseSchema, message),
+    async (ctx, send) => {
+      for await (const message of linked.exec(service, request, { ...ctx, subject: call.subject }))
+        await send(message);
+    },
+  );
+  return { code: result.code, messages: result.messages, firstMessageMs: result.firstMessageMs };
 }
