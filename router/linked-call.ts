@@ -21,6 +21,8 @@ export interface LinkedCall {
   streaming: boolean;
   /** Absolute deadline on the performance.now() clock, or undefined. */
   deadlineAt: number | undefined;
+  /** W3C trace context of the call (traceparent, tracestate) passed on to the agent. */
+  traceContext?: Record<string, string> | undefined;
 }
 
 export interface LinkedCallResult {
@@ -67,6 +69,7 @@ export async function serveLinkedCall(call: LinkedCall): Promise<LinkedCallResul
       call.deadlineAt === undefined
         ? undefined
         : Date.now() + (call.deadlineAt - performance.now()),
+    traceContext: call.traceContext,
   };
   let messages = 0;
   let firstMessageMs: number | undefined;

@@ -113,6 +113,37 @@ describe("tracing across the stack", () => {
     expect(gatewayClient.attributes["server.port"]).toEqual(expect.any(Number));
   });
 
+  it("carries the trace over an agent link: gateway → router → dial-in agent", async () => {
+    const traceId = "6e0c63257de34c92bf9efcd03927272e";
+    const parentId = "b7ad6b7169203331";
+    const reply = await client().executeTask(
+      { taskId: "traced-dial-in", agentId: "nat-agent", input: "One. Two." },
+      { headers: { traceparent: `00-${traceId}-${parentId}-01` } },
+    );
+    expect(reply.success).toBe(true);
+    const spans = await traceOf(traceId, ["gateway", "router", "agent-nat"]);
+
+    const gatewayServer = only(spans, "gateway", serverKind);
+    const gatewayClient = only(spans, "gateway", clientKind);
+    const routerServer = only(spans, "router", serverKind);
+    const agent = only(spans, "agent-nat", serverKind);
+    expect(gatewayServer.parentSpanId).toBe(parentId);
+    expect(gatewayClient.parentSpanId).toBe(gatewayServer.spanId);
+    expect(routerServer.parentSpanId).toBe(gatewayClient.spanId);
+    // The router hands the call to the link it holds (no attempt of its own); the agent's span
+    // continues the router's.
+    expect(routerServer.attributes["agentplatform.handed_to"]).toBe("linked agent");
+    expect(spans.filter((s) => s.service === "router" && s.kind === clientKind)).toEqual([]);
+    expect(agent.parentSpanId).toBe(routerServer.spanId);
+    expect(agent.name).toBe(executeTask);
+    expect(agent.attributes).toMatchObject({
+      "rpc.system": "grpc",
+      "rpc.service": "agentplatform.v1.AgentService",
+      "rpc.method": "ExecuteTask",
+      "rpc.grpc.status_code": 0,
+    });
+  });
+
   it("continues a trace the caller started (W3C traceparent)", async () => {
     const traceId = "4bf92f3577b34da6a3ce929d0e0e4736";
     const parentId = "00f067aa0ba902b7";
