@@ -10,6 +10,7 @@ import { type FirstMessage, FirstMessageReader } from "../platform/forwarding/fi
 import { endWithStatus } from "../platform/forwarding/grpc-status";
 import { parseGrpcTimeout } from "../platform/forwarding/grpc-timeout";
 import type { RawStreamHandler } from "../platform/grpc-server";
+import { boundedTraceContext } from "../platform/tracing/trace-carrier";
 import { serveLinkedExec } from "./agent-link/exec-call";
 import type { LinkedAgents } from "./agent-link/linked-agents";
 import { serveLinkedCall } from "./linked-call";
@@ -70,7 +71,7 @@ function serve(
           payload: target.payload,
           streaming,
           deadlineAt,
-          traceContext: traceContextOf(headers),
+          traceContext: boundedTraceContext(headers),
         });
   void served.then((result) => {
     recorder?.callEnded(path, "", streaming);
@@ -87,24 +88,6 @@ function serve(
       retried: false,
     });
   });
-}
-
-/** Longest traceparent / tracestate passed on to the agent (W3C: 55 and 512 characters). */
-const traceHeaderLimits = { traceparent: 55, tracestate: 512 } as const;
-
-/**
- * The W3C trace context the relay's attempt span put on the call, for the agent's span to
- * continue; undefined when the call is not traced.
- */
-function traceContextOf(headers: IncomingHttpHeaders): Record<string, string> | undefined {
-  let out: Record<string, string> | undefined;
-  for (const [name, limit] of Object.entries(traceHeaderLimits)) {
-    const value = headers[name];
-    if (typeof value !== "string" || value === "" || value.length > limit) continue;
-    out ??= {};
-    out[name] = value;
-  }
-  return out?.traceparent === undefined ? undefined : out;
 }
 
 /** The token subject of a call the relay already let through, for audit records. */

@@ -2,10 +2,11 @@
 // continues the trace context the router sent with the task (LinkTask.trace_context), so the
 // agent's work joins the caller's trace. With tracing off it costs one check.
 import { ConnectError } from "@connectrpc/connect";
-import { context, propagation, ROOT_CONTEXT, SpanKind, trace } from "@opentelemetry/api";
+import { context, SpanKind, trace } from "@opentelemetry/api";
 import type { LinkTask } from "../../gen/agentplatform/v1/link_pb";
 import { activeTracer } from "../../platform/tracing";
 import { rpcAttributes, spanStatusFor } from "../../platform/tracing/rpc-attributes";
+import { contextFromCarrier } from "../../platform/tracing/trace-carrier";
 
 export interface LinkTaskSpan {
   /** Runs fn with the span active (calls it makes and its log lines join the trace). */
@@ -16,22 +17,10 @@ export interface LinkTaskSpan {
 
 const untraced: LinkTaskSpan = { run: (fn) => fn(), end: () => {} };
 
-/** Only these keys are read from the router's map; a value longer than W3C allows is ignored. */
-const carriedKeys: Record<string, number> = { traceparent: 55, tracestate: 512 };
-
-function carrierOf(task: LinkTask): Record<string, string> {
-  const out: Record<string, string> = {};
-  for (const [key, limit] of Object.entries(carriedKeys)) {
-    const value = task.traceContext[key];
-    if (value !== undefined && value.length <= limit) out[key] = value;
-  }
-  return out;
-}
-
 export function startLinkTaskSpan(task: LinkTask): LinkTaskSpan {
   const tracer = activeTracer();
   if (tracer === undefined) return untraced;
-  const parent = propagation.extract(ROOT_CONTEXT, carrierOf(task));
+  const parent = contextFromCarrier(task.traceContext);
   const method = task.streaming ? "StreamTask" : "ExecuteTask";
   const { name, attributes } = rpcAttributes(`/agentplatform.v1.AgentService/${method}`);
   const span = tracer.startSpan(name, { kind: SpanKind.SERVER, attributes }, parent);
