@@ -21,6 +21,8 @@ export interface LinkedCall {
   streaming: boolean;
   /** Absolute deadline on the performance.now() clock, or undefined. */
   deadlineAt: number | undefined;
+  /** W3C trace context of the call (traceparent, tracestate) passed on to the agent. */
+  traceContext?: Record<string, string> | undefined;
 }
 
 export interface LinkedCallResult {
@@ -130,7 +132,8 @@ export async function serveLinkedCall(call: LinkedCall): Promise<LinkedCallResul
     call.deadlineAt,
     startedAt,
     (message) => toBinary(TaskResponseSchema, message),
-    async (ctx, send) => {
+    async (stream, send) => {
+      const ctx = { ...stream, traceContext: call.traceContext };
       if (call.streaming) {
         for await (const message of linked.streamTask(service, request, ctx)) await send(message);
       } else {

@@ -10,6 +10,7 @@ import { type FirstMessage, FirstMessageReader } from "../platform/forwarding/fi
 import { endWithStatus } from "../platform/forwarding/grpc-status";
 import { parseGrpcTimeout } from "../platform/forwarding/grpc-timeout";
 import type { RawStreamHandler } from "../platform/grpc-server";
+import { boundedTraceContext } from "../platform/tracing/trace-carrier";
 import { serveLinkedExec } from "./agent-link/exec-call";
 import type { LinkedAgents } from "./agent-link/linked-agents";
 import { serveLinkedCall } from "./linked-call";
@@ -70,6 +71,7 @@ function serve(
           payload: target.payload,
           streaming,
           deadlineAt,
+          traceContext: boundedTraceContext(headers),
         });
   void served.then((result) => {
     recorder?.callEnded(path, "", streaming);

@@ -8,8 +8,9 @@ import { join } from "node:path";
 import { Code, ConnectError, createClient } from "@connectrpc/connect";
 import { createGrpcTransport } from "@connectrpc/connect-node";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { AgentService } from "../../gen/agentplatform/v1/platform_pb";
+import { AgentService, TaskWorker } from "../../gen/agentplatform/v1/platform_pb";
 import { type Stack, startStack, waitFor } from "../../scripts/stack";
+import { eventually } from "../test-support/eventually";
 import {
   type OtlpReceiver,
   type ReceivedSpan,
@@ -111,6 +112,83 @@ describe("tracing across the stack", () => {
     expect(routerClient.attributes["server.address"]).toBe("127.0.0.1");
     expect(routerClient.attributes["server.port"]).toBe(26410 + 4);
     expect(gatewayClient.attributes["server.port"]).toEqual(expect.any(Number));
+  });
+
+  it("carries the trace over an agent link: gateway → router → dial-in agent", async () => {
+    const traceId = "6e0c63257de34c92bf9efcd03927272e";
+    const parentId = "b7ad6b7169203331";
+    const reply = await client().executeTask(
+      { taskId: "traced-dial-in", agentId: "nat-agent", input: "One. Two." },
+      { headers: { traceparent: `00-${traceId}-${parentId}-01` } },
+    );
+    expect(reply.success).toBe(true);
+    const spans = await traceOf(traceId, ["gateway", "router", "agent-nat"]);
+
+    const gatewayServer = only(spans, "gateway", serverKind);
+    const gatewayClient = only(spans, "gateway", clientKind);
+    const routerServer = only(spans, "router", serverKind);
+    const agent = only(spans, "agent-nat", serverKind);
+    expect(gatewayServer.parentSpanId).toBe(parentId);
+    expect(gatewayClient.parentSpanId).toBe(gatewayServer.spanId);
+    expect(routerServer.parentSpanId).toBe(gatewayClient.spanId);
+    // The router hands the call to the link it holds (no attempt of its own); the agent's span
+    // continues the router's.
+    expect(routerServer.attributes["agentplatform.handed_to"]).toBe("linked agent");
+    expect(spans.filter((s) => s.service === "router" && s.kind === clientKind)).toEqual([]);
+    expect(agent.parentSpanId).toBe(routerServer.spanId);
+    expect(agent.name).toBe(executeTask);
+    expect(agent.attributes).toMatchObject({
+      "rpc.system": "grpc",
+      "rpc.service": "agentplatform.v1.AgentService",
+      "rpc.method": "ExecuteTask",
+      "rpc.grpc.status_code": 0,
+    });
+  });
+
+  it("records a worker's job and each of its steps in the trace of the ProcessTask call", async () => {
+    const traceId = "0af7651916cd43dd8448eb211c80319c";
+    const parentId = "a3ce929d0e0e4736";
+    const workers = createClient(
+      TaskWorker,
+      createGrpcTransport({ baseUrl: `http://${stack.frontDoorAddress}` }),
+    );
+    const accepted = await workers.processTask(
+      {
+        agentId: "itinerary-worker",
+        input: "Lisbon",
+        parameters: { days: "1", start_date: "2025-07-10" },
+      },
+      { headers: { traceparent: `00-${traceId}-${parentId}-01` } },
+    );
+    expect(accepted.success).toBe(true);
+    const spans = () => receiver.spans.filter((s) => s.traceId === traceId);
+    // The job runs after ProcessTask returned; its span ends last, once every step has.
+    await eventually(() => spans().some((s) => s.name.startsWith("job ")), {
+      what: `the job span of task ${accepted.taskId}`,
+      timeoutMs: 30_000,
+    });
+    const all = spans();
+    const job = all.find((s) => s.name.startsWith("job ")) as ReceivedSpan;
+    const accepting = all.find(
+      (s) => s.service === job.service && s.kind === serverKind && s.spanId === job.parentSpanId,
+    );
+    expect(accepting?.name).toBe("agentplatform.v1.TaskWorker/ProcessTask");
+    expect(job.attributes).toMatchObject({
+      "agentplatform.task_id": accepted.taskId,
+      "agentplatform.job.outcome": "succeeded",
+    });
+    const steps = all.filter((s) => s.parentSpanId === job.spanId && s.name.startsWith("step "));
+    expect(steps.map((s) => s.attributes["agentplatform.job.step"]).sort()).toEqual(
+      ["compile", "plan activities", "validate", "weather 2025-07-10"].sort(),
+    );
+    for (const step of steps) {
+      expect(step.attributes["agentplatform.job.step.outcome"]).toBe("SUCCEEDED");
+    }
+    // A step's own platform calls (the weather tool) are children of the step's span.
+    const weatherStep = steps.find((s) => s.name === "step weather 2025-07-10");
+    expect(all.some((s) => s.kind === clientKind && s.parentSpanId === weatherStep?.spanId)).toBe(
+      true,
+    );
   });
 
   it("continues a trace the caller started (W3C traceparent)", async () => {

@@ -189,6 +189,7 @@ export function createLinkSession(options: LinkSessionOptions): LinkSession {
           request: { ...request, taskId },
           streaming,
           deadlineMs: BigInt(ctx.deadlineMs === undefined ? 0 : Math.round(ctx.deadlineMs)),
+          traceContext: ctx.traceContext ?? {},
         },
       });
       const onAbort = () => queue.fail(abortError(ctx.signal));

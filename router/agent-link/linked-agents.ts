@@ -15,6 +15,8 @@ export interface LinkedCallContext {
   deadlineMs: number | undefined;
   /** Who is calling (the token's subject), for the exec audit. Default "anonymous". */
   subject?: string;
+  /** W3C trace context ("traceparent", "tracestate") the agent's span continues. Default none. */
+  traceContext?: Record<string, string> | undefined;
 }
 
 export interface LinkedAgents {

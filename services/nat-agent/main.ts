@@ -9,6 +9,7 @@ import { EnvReader } from "../../platform/config";
 import { createLogger } from "../../platform/log";
 import { runProcess } from "../../platform/process";
 import { loadTlsFiles, readTlsConfig } from "../../platform/tls";
+import { startTracing } from "../../platform/tracing";
 import { defaultAgentTokenFile } from "../../router/agent-link/local-agent-tokens";
 import { runDialInAgent } from "../sdk/dial-in-agent";
 import { natAgent } from "./nat-agent";
@@ -38,6 +39,7 @@ runProcess(log, async () => {
       throw new Error(`AGENT_TOKEN_FILE: cannot read ${tokenFile}: ${(err as Error).message}`);
     }
   }
+  const tracing = await startTracing("agent-nat");
   const agent = runDialInAgent({
     routerAddress,
     agentId,
@@ -49,5 +51,10 @@ runProcess(log, async () => {
     ...(execEnabled ? { exec: natExecPolicy(dataDir) } : {}),
     logger: log,
   });
-  return { stop: () => agent.stop() };
+  return {
+    async stop() {
+      await agent.stop();
+      await tracing.stop();
+    },
+  };
 });

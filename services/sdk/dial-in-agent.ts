@@ -24,6 +24,7 @@ import { type BackoffOptions, fullJitterDelay } from "./backoff";
 import { type AgentDefinition, clientId, versionOf } from "./definitions";
 import { createExecPolicy, type ExecPolicyOptions } from "./exec/exec-policy";
 import { createLinkExecs } from "./exec/link-execs";
+import { startLinkTaskSpan } from "./link-task-span";
 import { createPlatformClient, type PlatformClient } from "./platform-client";
 import { sleep, toConnectError } from "./service-context";
 
@@ -146,16 +147,21 @@ export function runDialInAgent(options: DialInAgentOptions): DialInAgent {
         requestHeader: new Headers(),
       };
       const reply = (result: TaskResponse) => send({ message: { case: "result", value: result } });
+      const span = startLinkTaskSpan(task);
       try {
-        if (task.streaming) {
-          for await (const progress of streamAgentTask(agent, request, ctx)) {
-            if (controller.signal.aborted) break;
-            reply(progress);
+        await span.run(async () => {
+          if (task.streaming) {
+            for await (const progress of streamAgentTask(agent, request, ctx)) {
+              if (controller.signal.aborted) break;
+              reply(progress);
+            }
+          } else {
+            reply(await executeAgentTask(agent, request, ctx));
           }
-        } else {
-          reply(await executeAgentTask(agent, request, ctx));
-        }
+        });
+        span.end(controller.signal.aborted ? Code.Canceled : undefined);
       } catch (err) {
+        span.end(controller.signal.aborted ? Code.Canceled : err);
         if (!controller.signal.aborted) {
           const error = toConnectError(err, log, "dial-in task");
           reply(

@@ -6,10 +6,12 @@ import { randomUUID } from "node:crypto";
 import { Code, ConnectError } from "@connectrpc/connect";
 import type { TaskRequest } from "../../../gen/agentplatform/v1/platform_pb";
 import type { Logger } from "../../../platform/log";
+import { activeTraceContext } from "../../../platform/tracing/trace-carrier";
 import { clientId, type WorkerDefinition } from "../definitions";
 import type { PlatformClient } from "../platform-client";
 import type { JobContext } from "./job-context";
 import { createJobScheduler } from "./job-scheduler";
+import { startJobTrace } from "./job-trace";
 import {
   finishedWithoutRunning,
   finishRun,
@@ -146,6 +148,7 @@ export function createJobRunner(options: JobRunnerOptions): JobRunner {
     const controller = new AbortController();
     let stopReason: StopReason | undefined;
     const current = startedRun(claimed);
+    const jobTrace = startJobTrace(claimed);
     const runLog = log.child({ task_id: id, attempt: claimed.attempt });
     const stop = (reason: StopReason) => {
       if (stopReason) return;
@@ -187,23 +190,29 @@ export function createJobRunner(options: JobRunnerOptions): JobRunner {
         const step = stepNamed(current, name);
         if (step.state === "SUCCEEDED") return step.result as T;
         if (controller.signal.aborted) throw new ConnectError("job stopped", Code.Canceled);
-        step.state = "RUNNING";
-        step.detail = "";
-        current.message = `running: ${name}`;
-        await persist();
-        try {
-          const result = await run();
-          step.state = "SUCCEEDED";
-          step.result = result;
-          current.progress = progressOf(current, planned);
-          await persist();
-          if (writer.lost()) throw new ConnectError("job stopped", Code.Canceled);
-          return result;
-        } catch (err) {
-          step.state = controller.signal.aborted ? "PENDING" : "FAILED";
-          step.detail = err instanceof ConnectError ? err.rawMessage : String(err);
-          throw err;
-        }
+        return jobTrace.step(
+          name,
+          async () => {
+            step.state = "RUNNING";
+            step.detail = "";
+            current.message = `running: ${name}`;
+            await persist();
+            try {
+              const result = await run();
+              step.state = "SUCCEEDED";
+              step.result = result;
+              current.progress = progressOf(current, planned);
+              await persist();
+              if (writer.lost()) throw new ConnectError("job stopped", Code.Canceled);
+              return result;
+            } catch (err) {
+              step.state = controller.signal.aborted ? "PENDING" : "FAILED";
+              step.detail = err instanceof ConnectError ? err.rawMessage : String(err);
+              throw err;
+            }
+          },
+          () => step.state,
+        );
       },
       async report(message) {
         current.message = message;
@@ -220,7 +229,10 @@ export function createJobRunner(options: JobRunnerOptions): JobRunner {
     const settle = async (result: { output: string } | { error: unknown }) => {
       writer.stopRenewing();
       clearInterval(cancelTimer);
-      if (stopReason?.kind === "lost" || writer.lost()) return;
+      if (stopReason?.kind === "lost" || writer.lost()) {
+        jobTrace.end("lost");
+        return;
+      }
       let outcome: RunOutcome;
       if (stopReason?.kind === "drain") outcome = { kind: "released" };
       else if (stopReason?.kind === "cancel")
@@ -232,6 +244,7 @@ export function createJobRunner(options: JobRunnerOptions): JobRunner {
         runLog.warn("task failed", { err: err.rawMessage, code: Code[err.code] });
       }
       finishRun(current, outcome);
+      jobTrace.end(outcome.kind, outcome.kind === "failed" ? outcome.error : undefined);
       await persist();
     };
 
@@ -240,7 +253,7 @@ export function createJobRunner(options: JobRunnerOptions): JobRunner {
         await persist();
         if (writer.lost()) return;
         writer.startRenewing();
-        const output = await worker.run(current.input, ctx);
+        const output = await jobTrace.run(() => worker.run(current.input, ctx));
         await settle({ output });
       } catch (error) {
         await settle({ error });
@@ -248,6 +261,8 @@ export function createJobRunner(options: JobRunnerOptions): JobRunner {
     })()
       .catch((err: unknown) => runLog.error("could not record the task's state", { err }))
       .finally(() => {
+        // Ended already unless the run's record could not be written.
+        jobTrace.end("lost");
         writer.stopRenewing();
         clearInterval(cancelTimer);
         runs.delete(id);
@@ -305,6 +320,8 @@ export function createJobRunner(options: JobRunnerOptions): JobRunner {
         leaseVersion: 0,
         metadata: {},
       };
+      const traceContext = activeTraceContext();
+      if (traceContext !== undefined) task.traceContext = traceContext;
       // With a free slot, stored already claimed by this instance, and run here at once.
       const runHere = accepting && runs.size + reserved < maxConcurrent;
       if (runHere) reserved++;

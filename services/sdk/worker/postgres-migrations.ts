@@ -68,6 +68,11 @@ export const migrations: readonly Migration[] = [
         EXECUTE FUNCTION tasks_notify_unowned();
     `,
   },
+  {
+    version: 3,
+    name: "tasks trace context",
+    sql: `ALTER TABLE tasks ADD COLUMN trace_context jsonb NOT NULL DEFAULT '{}'`,
+  },
 ];
 
 /** Applies the migrations not yet recorded; returns the versions it applied. */

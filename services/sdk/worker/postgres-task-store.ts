@@ -52,6 +52,7 @@ const columns = (t = "") =>
     "input",
     "steps",
     "metadata",
+    "trace_context",
     "attempt",
     "lease_version",
     "owner_instance",
@@ -77,6 +78,7 @@ interface TaskRow {
   input: StoredTask["input"];
   steps: StoredTask["steps"];
   metadata: Record<string, string>;
+  trace_context: Record<string, string>;
   attempt: number;
   lease_version: string;
   owner_instance: string | null;
@@ -111,6 +113,7 @@ const toTask = (r: TaskRow): StoredTask => ({
       }
     : {}),
   metadata: r.metadata,
+  ...(Object.keys(r.trace_context).length > 0 ? { traceContext: r.trace_context } : {}),
 });
 
 /** Errors that mean "PostgreSQL is not reachable right now", as opposed to a bad statement. */
@@ -256,10 +259,10 @@ export async function openPostgresTaskStore(options: PostgresTaskStoreOptions): 
       const res = await query(
         `INSERT INTO tasks (task_id, worker, state, progress, message, output, error, created_at,
            updated_at, request, input, steps, metadata, attempt, lease_version, owner_instance,
-           owner_boot, lease_until)
+           owner_boot, lease_until, trace_context)
          VALUES ($1, $2, $3, $4, $5, $6, $7, ${fromMs("$8")}, now(), $9, $10, $11, $12, $13, $14,
            $15, $16, CASE WHEN $18::bigint IS NULL THEN ${fromMs("$17::bigint")}
-                          ELSE now() + $18::bigint * interval '1 millisecond' END)
+                          ELSE now() + $18::bigint * interval '1 millisecond' END, $19)
          ON CONFLICT (worker, task_id) DO NOTHING`,
         [
           task.taskId,
@@ -281,6 +284,7 @@ export async function openPostgresTaskStore(options: PostgresTaskStoreOptions): 
           claimFor?.who.boot ?? task.owner?.boot ?? null,
           task.owner?.leaseUntilMs ?? null,
           claimFor?.leaseMs ?? null,
+          JSON.stringify(task.traceContext ?? {}),
         ],
       );
       return res.rowCount === 1;

@@ -96,6 +96,24 @@ describe.each([
     expect(await store.read("missing")).toBeUndefined();
   });
 
+  it("keeps the trace context of the accepting call through claims and updates", async () => {
+    const [store] = await open();
+    if (!store) throw new Error("no store");
+    const traceContext = {
+      traceparent: "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01",
+      tracestate: "vendor=x",
+    };
+    await store.create(task("traced", { traceContext }), { who: a, leaseMs: 60_000 });
+    const claimed = await store.read("traced");
+    expect(claimed?.traceContext).toEqual(traceContext);
+    if (!claimed) throw new Error("not stored");
+    expect(await store.update({ ...claimed, message: "step 1" }, 60_000)).toMatchObject({
+      traceContext,
+    });
+    await store.create(task("untraced"));
+    expect((await store.read("untraced"))?.traceContext).toBeUndefined();
+  });
+
   it("creates a task already claimed by its creator, which nobody else can claim", async () => {
     const [store] = await open();
     if (!store) throw new Error("no store");

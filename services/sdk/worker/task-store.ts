@@ -55,6 +55,11 @@ export interface StoredTask {
   leaseVersion: number;
   owner?: TaskOwner;
   metadata: Record<string, string>;
+  /**
+   * W3C trace context ("traceparent", "tracestate") of the call that accepted the job: its runs'
+   * spans join that trace, on whichever instance they run. Absent when the call was not traced.
+   */
+  traceContext?: Record<string, string>;
 }
 
 /** Who claims: this instance, in this life. */
