@@ -1,10 +1,10 @@
 "use client";
 // Streamed messages in a virtualised list: only the visible rows exist in the DOM, so tens of
 // thousands of messages scroll smoothly; follows the tail until the operator scrolls up.
-import { useVirtualizer } from "@tanstack/react-virtual";
-import { memo, useEffect, useRef, useState } from "react";
+import { memo } from "react";
 import { formatClockMs, formatElapsed, formatMs } from "./format";
 import type { ReceivedMessage } from "./invoke-session";
+import { useTailFollowingList } from "./use-tail-following-list";
 
 const rowHeight = 32;
 
@@ -17,28 +17,11 @@ export interface MessageListProps {
 }
 
 export function MessageList({ messages, count, selected, onSelect }: MessageListProps) {
-  const scrollRef = useRef<HTMLDivElement>(null);
-  const [follow, setFollow] = useState(true);
-  const virtualizer = useVirtualizer({
+  const { scrollRef, follow, setFollow, virtualizer, onScroll } = useTailFollowingList(
     count,
-    getScrollElement: () => scrollRef.current,
-    estimateSize: () => rowHeight,
-    overscan: 12,
-  });
-
-  useEffect(() => {
-    const element = scrollRef.current;
-    // Rows have a fixed height, so the end is known without asking the browser for layout;
-    // the browser clamps the offset to the real maximum.
-    if (follow && element !== null && count > 0) element.scrollTop = count * rowHeight;
-  }, [follow, count]);
-
-  function onScroll() {
-    const element = scrollRef.current;
-    if (element === null) return;
-    const atBottom = count * rowHeight - element.scrollTop - element.clientHeight < rowHeight * 1.5;
-    if (atBottom !== follow) setFollow(atBottom);
-  }
+    rowHeight,
+    12,
+  );
 
   return (
     <div style={{ position: "relative" }}>

@@ -2,10 +2,10 @@
 // A terminal-like, virtualised view of a command's output: only visible rows are in the DOM,
 // stderr rows are marked and coloured apart from stdout, ANSI colours are rendered, and the
 // view follows the tail until the operator scrolls up.
-import { useVirtualizer } from "@tanstack/react-virtual";
-import { type CSSProperties, memo, useEffect, useRef, useState } from "react";
+import { type CSSProperties, memo } from "react";
 import type { AnsiStyle } from "../../components/ansi-text";
 import type { TerminalLine } from "../../components/exec-transcript";
+import { useTailFollowingList } from "../../components/use-tail-following-list";
 
 const rowHeight = 20;
 
@@ -56,26 +56,11 @@ export interface ExecOutputViewProps {
 }
 
 export function ExecOutputView({ lines, count, label }: ExecOutputViewProps) {
-  const scrollRef = useRef<HTMLDivElement>(null);
-  const [follow, setFollow] = useState(true);
-  const virtualizer = useVirtualizer({
+  const { scrollRef, follow, setFollow, virtualizer, onScroll } = useTailFollowingList(
     count,
-    getScrollElement: () => scrollRef.current,
-    estimateSize: () => rowHeight,
-    overscan: 20,
-  });
-
-  useEffect(() => {
-    const element = scrollRef.current;
-    if (follow && element !== null && count > 0) element.scrollTop = count * rowHeight;
-  }, [follow, count]);
-
-  function onScroll() {
-    const element = scrollRef.current;
-    if (element === null) return;
-    const atBottom = count * rowHeight - element.scrollTop - element.clientHeight < rowHeight * 1.5;
-    if (atBottom !== follow) setFollow(atBottom);
-  }
+    rowHeight,
+    20,
+  );
 
   return (
     <div style={{ position: "relative" }}>
