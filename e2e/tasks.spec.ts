@@ -1,5 +1,5 @@
 import { expect, test } from "@playwright/test";
-import { startJobOverGrpc } from "./grpc-client";
+import { cancelJobOverGrpc, startJobOverGrpc } from "./grpc-client";
 import { TasksPage } from "./pages/tasks-page";
 import { stackValue } from "./stack-env";
 
@@ -47,14 +47,27 @@ test.describe("tasks", () => {
   });
 
   test("filters the list by state", async ({ page }) => {
+    const frontDoor = stackValue("frontDoor");
+    const done = await startJobOverGrpc(frontDoor, "Rome");
+    const cancelled = await startJobOverGrpc(frontDoor, "Oslo", { pace_ms: "5000" });
+    expect(await cancelJobOverGrpc(frontDoor, cancelled)).toBe("CANCELLED");
     const tasks = new TasksPage(page, stackValue("consoleUrl"));
     await tasks.goto();
-    await expect(page.getByTestId("task-list")).toBeVisible({ timeout: 15_000 });
+    const list = page.getByTestId("task-list");
+    await expect(list.getByTestId(`task-row-${done}`)).toBeVisible({ timeout: 30_000 });
+
     await page.getByTestId("task-filter-state").selectOption("cancelled");
     await expect(page).toHaveURL(/state=cancelled/);
-    for (const row of await page.getByTestId("task-list").locator("a").all()) {
-      await expect(row).toHaveAttribute("data-state", "cancelled");
-    }
+    await expect(list).toHaveAttribute("aria-busy", "false");
+    await expect(list.getByTestId(`task-row-${cancelled}`)).toHaveAttribute(
+      "data-state",
+      "cancelled",
+    );
+    await expect(list.getByTestId(`task-row-${done}`)).toHaveCount(0);
+    const states = await list
+      .locator("a")
+      .evaluateAll((rows) => rows.map((row) => row.getAttribute("data-state")));
+    expect(new Set(states)).toEqual(new Set(["cancelled"]));
   });
 
   test("cancels a running job", async ({ page }) => {

@@ -139,12 +139,17 @@ export function TaskListPanel({
             <ErrorState error={list.error} onRetry={() => void list.refetch()} />
           </div>
         )
-      ) : tasks.length === 0 ? (
+      ) : tasks.length === 0 && !list.isPlaceholderData ? (
         <p className="card-body muted" data-testid="tasks-empty">
           No job matches. Jobs started from any client (the console, grpcurl, an SDK) show here.
         </p>
       ) : (
-        <ul className="history-list" data-testid="task-list" data-count={tasks.length}>
+        <ul
+          className="history-list"
+          data-testid="task-list"
+          data-count={tasks.length}
+          aria-busy={list.isPlaceholderData}
+        >
           {tasks.map((task) => (
             <TaskRow
               key={`${task.workerId}/${task.taskId}`}
