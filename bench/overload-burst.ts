@@ -2,11 +2,19 @@
 // 3 routers and the gateway in their own processes, then N ExecuteTask calls at once with a
 // deadline each. Run once with the routers' overload control off and once on, side by side:
 //   npx tsx bench/overload-burst.ts [--calls=2000] [--deadline-ms=2000] [--rounds=1]
+//     [--client=platform|node]
+// The client is the platform's own HTTP/2 client (bench/h2-burst.ts), or node:http2 as the tests
+// use. A last line measures the client alone: the same burst against a bare node:http2 server,
+// in its own process, that refuses every call the moment it arrives. Its "refused in" is the
+// floor the client's own event loop puts under every figure above.
+import { spawn } from "node:child_process";
+import { once } from "node:events";
 import { createClient } from "@connectrpc/connect";
 import { createGrpcTransport } from "@connectrpc/connect-node";
 import { AgentService } from "../gen/agentplatform/v1/platform_pb";
 import { Code, oneCall, startProcessCluster } from "../router/test-support/process-cluster";
 import { noStatus, rawBurst } from "../router/test-support/raw-burst";
+import { h2Burst } from "./h2-burst";
 
 const arg = (name: string, fallback: number) => {
   const raw = process.argv.find((a) => a.startsWith(`--${name}=`))?.split("=")[1];
@@ -15,6 +23,11 @@ const arg = (name: string, fallback: number) => {
 const calls = arg("calls", 2000);
 const deadlineMs = arg("deadline-ms", 2000);
 const rounds = arg("rounds", 1);
+const clientName = process.argv.find((a) => a.startsWith("--client="))?.split("=")[1] ?? "platform";
+if (clientName !== "platform" && clientName !== "node") {
+  throw new Error(`--client is "platform" or "node", not "${clientName}"`);
+}
+const send = clientName === "node" ? rawBurst : h2Burst;
 
 const percentile = (values: number[], p: number) => {
   if (values.length === 0) return 0;
@@ -36,7 +49,7 @@ async function burst(overloadControl: boolean): Promise<string> {
     // Warm the connections and the routers' views first, as steady traffic would.
     for (let i = 0; i < 50; i++) await oneCall(client, i, 5000);
     const started = performance.now();
-    const results = await rawBurst(cluster.frontDoorAddress, calls, deadlineMs);
+    const results = await send(cluster.frontDoorAddress, calls, deadlineMs);
     const wallMs = performance.now() - started;
     const ok = results.filter((r) => r.code === 0);
     const refused = results.filter((r) => r.pushbackMs !== undefined);
@@ -59,6 +72,30 @@ async function burst(overloadControl: boolean): Promise<string> {
   }
 }
 
+/** The burst against a server that refuses every call at once: what the client alone costs. */
+async function clientFloor(): Promise<string> {
+  const server = spawn(
+    process.execPath,
+    [
+      "-e",
+      `const s = require("node:http2").createServer({ settings: { maxConcurrentStreams: 1000 } });
+       s.on("stream", (st) => { st.resume(); st.respond({ ":status": 200, "content-type": "application/grpc", "grpc-status": "14", "grpc-retry-pushback-ms": "100" }, { endStream: true }); });
+       s.listen(0, "127.0.0.1", () => console.log(s.address().port));`,
+    ],
+    { stdio: ["ignore", "pipe", "inherit"] },
+  );
+  try {
+    const [line] = (await once(server.stdout, "data")) as [Buffer];
+    const results = await send(`127.0.0.1:${line.toString().trim()}`, calls, deadlineMs);
+    const answeredIn = results.map((r) => r.endedAt - r.startedAt);
+    return `client floor (${clientName} client; every call refused on arrival by a bare node:http2 server): answered in p50 ${percentile(answeredIn, 50).toFixed(0)} / p99 ${percentile(answeredIn, 99).toFixed(0)} / max ${Math.max(0, ...answeredIn).toFixed(0)} ms`;
+  } finally {
+    server.kill();
+  }
+}
+
+console.log(`${calls} calls at once, ${deadlineMs} ms deadlines, ${clientName} client`);
 for (let round = 1; round <= rounds; round++) {
   for (const on of [false, true]) console.log(await burst(on));
 }
+console.log(await clientFloor());

@@ -28,9 +28,9 @@ describe("admission", () => {
     const admission = createAdmission({ initialLimit: 2, minLimit: 1, now: () => clock });
     try {
       expect(admission.admit(call(undefined))).toBe("now");
-      admission.started("a:1");
+      admission.started("agent-echo", "a:1");
       expect(admission.admit(call(undefined))).toBe("now");
-      admission.started("a:1");
+      admission.started("agent-echo", "a:1");
       const waiting = call(undefined);
       expect(admission.admit(waiting)).toBe("queued");
       clock += 10;
@@ -46,12 +46,12 @@ describe("admission", () => {
     const admission = createAdmission({ initialLimit: 1, minLimit: 1, now: () => clock });
     try {
       admission.admit(call(undefined));
-      admission.started("a:1");
+      admission.started("agent-echo", "a:1");
       // One call finished after 100 ms: this instance does about 10 calls a second.
       clock += 100;
       admission.ended("agent-echo", "a:1", 100);
       admission.admit(call(undefined));
-      admission.started("a:1");
+      admission.started("agent-echo", "a:1");
       const queued = [call(clock + 10_000), call(clock + 10_000)];
       for (const c of queued) expect(admission.admit(c)).toBe("queued");
       const hopeless = call(clock + 150);
@@ -65,11 +65,34 @@ describe("admission", () => {
     }
   });
 
+  it("judges by how long the calls in flight have been running, before any of them finished", () => {
+    let clock = 0;
+    const admission = createAdmission({ initialLimit: 1, minLimit: 1, now: () => clock });
+    try {
+      // Calls used to take 10 ms...
+      admission.admit(call(undefined));
+      admission.started("agent-echo", "a:1");
+      clock += 10;
+      admission.ended("agent-echo", "a:1", 10);
+      // ...but the one in flight now has run for 500 ms and is not done.
+      admission.admit(call(undefined));
+      admission.started("agent-echo", "a:1");
+      clock += 500;
+      const next = call(clock + 800);
+      expect(admission.admit(next)).toBe("queued");
+      const after = call(clock + 800);
+      expect(admission.admit(after)).toBe("refused");
+      expect((after.outcome as { message: string }).message).toMatch(/start in about 1000 ms/);
+    } finally {
+      admission.close();
+    }
+  });
+
   it("refuses with a full-queue message once the queue holds maxQueue calls", () => {
     const admission = createAdmission({ initialLimit: 1, minLimit: 1, maxQueue: 1 });
     try {
       admission.admit(call(undefined));
-      admission.started("a:1");
+      admission.started("agent-echo", "a:1");
       expect(admission.admit(call(undefined))).toBe("queued");
       const extra = call(undefined);
       expect(admission.admit(extra)).toBe("refused");

@@ -40,8 +40,8 @@ export type AdmissionDecision = "now" | "queued" | "refused";
 export interface Admission {
   /** Decides at arrival: forward now, wait in the queue, or (already) refused. */
   admit(call: AdmittedCall): AdmissionDecision;
-  /** An attempt on `address` started (counts toward its limit). */
-  started(address: string): void;
+  /** An attempt of `service` on `address` started (counts toward its limit). */
+  started(service: string, address: string): void;
   /** An attempt ended after latencyMs; frees its place and lets waiting calls of `service` in. */
   ended(service: string, address: string, latencyMs: number): void;
   /** The instance's current concurrency limit. */
@@ -65,6 +65,9 @@ interface ServiceQueue {
   candidates: readonly string[];
   /** Latency of the service's recent attempts (EWMA), in ms; 0 before the first. */
   latencyMs: number;
+  /** Attempts of the service in flight from this router, and the sum of their start times. */
+  inFlight: number;
+  startedSum: number;
 }
 
 /** Refusals advise retrying after this long at least, and at most. */
@@ -104,7 +107,7 @@ export function createAdmission(options: AdmissionOptions = {}): Admission {
     let q = queues.get(service);
     if (q === undefined) {
       if (queues.size >= 10_000) queues.clear();
-      q = { calls: [], candidates: [], latencyMs: 0 };
+      q = { calls: [], candidates: [], latencyMs: 0, inFlight: 0, startedSum: 0 };
       queues.set(service, q);
     }
     return q;
@@ -112,16 +115,21 @@ export function createAdmission(options: AdmissionOptions = {}): Admission {
 
   /**
    * Calls per ms the service's instances finish for this router now, by Little's law: calls in
-   * flight over their recent latency. 0 before any latency was seen.
+   * flight over their latency. The latency is the recent one, or, when calls have been in flight
+   * longer than that on average, their mean age so far: a burst that slows every call shows at
+   * once in the calls still running, long before the first of them finishes. 0 before any
+   * latency was seen.
    */
-  const rateOf = (q: ServiceQueue): number => {
-    if (q.latencyMs <= 0) return 0;
+  const rateOf = (q: ServiceQueue, at: number): number => {
+    const meanAgeMs = q.inFlight > 0 ? at - q.startedSum / q.inFlight : 0;
+    const latencyMs = Math.max(q.latencyMs, meanAgeMs);
+    if (latencyMs <= 0) return 0;
     let inFlight = 0;
     for (const address of q.candidates) {
       const s = instances.get(address);
       if (s !== undefined) inFlight += Math.min(s.inFlight, s.limit);
     }
-    return Math.max(1, inFlight) / q.latencyMs;
+    return Math.max(1, inFlight) / latencyMs;
   };
 
   /** Expected wait of the call at `position` in the queue, in ms; undefined before any rate. */
@@ -168,7 +176,7 @@ export function createAdmission(options: AdmissionOptions = {}): Admission {
     let waiting = 0;
     for (const q of queues.values()) {
       if (q.calls.length === 0) continue;
-      const rate = rateOf(q);
+      const rate = rateOf(q, at);
       const kept: AdmittedCall[] = [];
       for (const call of q.calls) {
         if (call.finished) continue;
@@ -195,9 +203,9 @@ export function createAdmission(options: AdmissionOptions = {}): Admission {
       if ((q === undefined || q.calls.length === 0) && hasRoom(call.candidates)) return "now";
       const queue = q ?? queueOf(call.service);
       queue.candidates = call.candidates;
-      const left =
-        call.deadlineAt === undefined ? Number.POSITIVE_INFINITY : call.deadlineAt - now();
-      const rate = rateOf(queue);
+      const at = now();
+      const left = call.deadlineAt === undefined ? Number.POSITIVE_INFINITY : call.deadlineAt - at;
+      const rate = rateOf(queue, at);
       const wait = waitFor(rate, queue.calls.length);
       if (queue.calls.length >= maxQueue || (wait !== undefined && wait > left)) {
         const full = queue.calls.length >= maxQueue;
@@ -217,14 +225,21 @@ export function createAdmission(options: AdmissionOptions = {}): Admission {
       }
       return "queued";
     },
-    started(address) {
+    started(service, address) {
       instance(address).inFlight++;
+      const q = queueOf(service);
+      q.inFlight++;
+      q.startedSum += now();
     },
     ended(service, address, latencyMs) {
       const s = instance(address);
       s.inFlight = Math.max(0, s.inFlight - 1);
       adapt(s, latencyMs);
-      const q = queues.get(service) ?? queueOf(service);
+      const q = queueOf(service);
+      if (q.inFlight > 0) {
+        q.inFlight--;
+        q.startedSum = q.inFlight === 0 ? 0 : q.startedSum - (now() - Math.max(0, latencyMs));
+      }
       if (latencyMs >= 0) {
         q.latencyMs = q.latencyMs === 0 ? latencyMs : 0.8 * q.latencyMs + 0.2 * latencyMs;
       }

@@ -33,6 +33,8 @@ runProcess(log, async () => {
   const admission = {
     maxInFlight: env.int("ROUTER_MAX_INFLIGHT_PER_INSTANCE", 1024, { min: 1 }),
     maxQueue: env.int("ROUTER_MAX_QUEUED_PER_SERVICE", 1024, { min: 0 }),
+    initialLimit: env.int("ROUTER_INITIAL_LIMIT_PER_INSTANCE", 32, { min: 1 }),
+    minLimit: env.int("ROUTER_MIN_LIMIT_PER_INSTANCE", 8, { min: 1 }),
   };
   const upstreamPing = {
     intervalMs: env.durationMs("ROUTER_UPSTREAM_PING_INTERVAL_MS", 1000),

@@ -251,7 +251,7 @@ class RoutedCall extends RelayedCall implements CallRecord, AdmittedCall {
     this.routing.deps.recorder?.callStarted(this.routed.path, address, this.streaming);
     const admission = this.admissionControlled ? this.routing.deps.admission : undefined;
     if (admission !== undefined) {
-      admission.started(address);
+      admission.started(this.service, address);
       this.attemptStartedAt = performance.now();
     }
   }
