@@ -8,6 +8,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { cpus, loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
 import { createLogger } from "../platform/log";
+import { eventually } from "../platform/test-support/eventually";
 import { openWorkerTaskStore } from "../services/sdk/worker/open-task-store";
 import type { StoredTask, TaskStore } from "../services/sdk/worker/task-store";
 import {
@@ -71,14 +72,6 @@ function readEvents(file: string) {
     });
 }
 
-async function waitFor(what: string, done: () => boolean, timeoutMs: number) {
-  const deadline = Date.now() + timeoutMs;
-  while (!done()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
-
 async function measure(
   setup: Setup,
   cluster: PostgresCluster,
@@ -118,7 +111,11 @@ async function measure(
       await observer.create(t);
       await new Promise((r) => setTimeout(r, 100));
     }
-    await waitFor("pickups", () => readEvents(events).length >= sizes.pickups, 60_000);
+    await eventually(() => readEvents(events).length >= sizes.pickups, {
+      what: "pickups",
+      timeoutMs: 60_000,
+      intervalMs: 20,
+    });
     const pickups = readEvents(events)
       .map((e) => e.start - (created.get(e.id) ?? e.start))
       .sort((a, b) => a - b);
@@ -133,7 +130,11 @@ async function measure(
       );
     }
     const total = sizes.pickups + sizes.backlog;
-    await waitFor("backlog", () => readEvents(events).length >= total, 300_000);
+    await eventually(() => readEvents(events).length >= total, {
+      what: "backlog",
+      timeoutMs: 300_000,
+      intervalMs: 20,
+    });
     const all = readEvents(events);
     const finished = Math.max(...all.map((e) => e.end));
     const seconds = (finished - started) / 1000;

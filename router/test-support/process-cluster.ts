@@ -9,6 +9,7 @@ import { join } from "node:path";
 import { Code, ConnectError, createClient } from "@connectrpc/connect";
 import { createGrpcTransport } from "@connectrpc/connect-node";
 import { AgentService } from "../../gen/agentplatform/v1/platform_pb";
+import { eventually } from "../../platform/test-support/eventually";
 
 const root = new URL("../..", import.meta.url).pathname;
 
@@ -57,18 +58,12 @@ export async function freePort(): Promise<number> {
   });
 }
 
-export async function until(
+/** Waits for a process-level condition: the cluster's processes take seconds to start. */
+export const until = (
   what: string,
   probe: () => Promise<boolean> | boolean,
   timeoutMs = 30_000,
-): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    if (await Promise.resolve(probe()).catch(() => false)) return;
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-}
+): Promise<void> => eventually(probe, { what, timeoutMs, intervalMs: 50 }).then(() => undefined);
 
 export async function startProcessCluster(options: ClusterOptions = {}): Promise<ProcessCluster> {
   const echoes = options.echoes ?? 3;
