@@ -1,6 +1,7 @@
 import { afterEach, describe, expect, it } from "vitest";
 import { createConsulClient } from "../platform/consul/consul-client";
 import { createLogger } from "../platform/log";
+import { eventually } from "../platform/test-support/eventually";
 import {
   type EmbeddedRegistry,
   startEmbeddedRegistry,
@@ -35,6 +36,32 @@ describe("registry view", () => {
       await view.ready();
       await new Promise((r) => setTimeout(r, 1500));
       expect(view.hasAnswered()).toBe(true);
+    } finally {
+      process.off("warning", onWarning);
+    }
+    expect(warnings.filter((w) => w.includes("MaxListeners"))).toEqual([]);
+  });
+
+  it("forgets services that come and go without piling up abort listeners", async () => {
+    registry = await startEmbeddedRegistry({ port: 0, logger });
+    const consul = createConsulClient({ address: registry.address, timeoutMs: 1000 });
+    const warnings: string[] = [];
+    const onWarning = (w: Error) => warnings.push(`${w.name}: ${w.message}`);
+    process.on("warning", onWarning);
+    try {
+      const current = createRegistryView({ consul, logger, wait: "5s" });
+      view = current;
+      await current.ready();
+      const names = () => current.snapshot().services.map((s) => s.name);
+      // Fifteen services, one after another, each seen by the view and then deregistered:
+      // more than the ten listeners an AbortSignal takes before it warns.
+      for (let i = 0; i < 15; i++) {
+        const name = `tool-passing-${i}`;
+        await consul.register({ ID: `${name}-1`, Name: name, Tags: ["tool"], Port: 1000 + i });
+        await eventually(() => names().includes(name), { what: `${name} in the view` });
+        await consul.deregister(`${name}-1`);
+        await eventually(() => !names().includes(name), { what: `${name} gone from the view` });
+      }
     } finally {
       process.off("warning", onWarning);
     }

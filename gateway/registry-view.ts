@@ -223,7 +223,6 @@ export function createRegistryView(options: RegistryViewOptions): RegistryView {
             controller: new AbortController(),
             answered: false,
           };
-          stopped.signal.addEventListener("abort", () => state.controller.abort(), { once: true });
           services.set(name, state);
           void watchHealth(name, state);
         }
@@ -342,6 +341,9 @@ export function createRegistryView(options: RegistryViewOptions): RegistryView {
     },
     stop() {
       stopped.abort();
+      // Each service's watch has its own controller, dropped with the service: none listens on
+      // `stopped`, so services that come and go leave nothing behind.
+      for (const state of services.values()) state.controller.abort();
       if (notifyTimer) clearTimeout(notifyTimer);
       listeners.clear();
     },
