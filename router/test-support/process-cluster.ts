@@ -77,6 +77,13 @@ export async function startProcessCluster(options: ClusterOptions = {}): Promise
   const lines: string[] = [];
   const seen: { at: number; line: string }[] = [];
   const children = new Map<string, ChildProcess>();
+  // A bench or test that dies (an uncaught error, process.exit) takes its processes with it.
+  const killOnExit = () => {
+    for (const child of children.values()) {
+      if (child.exitCode === null && child.signalCode === null) child.kill("SIGKILL");
+    }
+  };
+  process.once("exit", killOnExit);
   const echoPorts = new Map<string, number>();
 
   const passing = async (service: string): Promise<number> => {
@@ -193,6 +200,7 @@ export async function startProcessCluster(options: ClusterOptions = {}): Promise
     });
 
   const stop = async () => {
+    process.off("exit", killOnExit);
     for (const spec of [...specs].reverse()) {
       const child = children.get(spec.name);
       if (child) await kill(child);
