@@ -54,7 +54,7 @@ describe("under steady load through the front door", () => {
     expect(results.length).toBeGreaterThan(200);
   }, 60_000);
 
-  it("a frozen echo agent (SIGSTOP: TCP open, nothing answers) is taken out of rotation within 3 s, failing at most the calls stuck on it", async () => {
+  it("a frozen echo agent (SIGSTOP: TCP open, nothing answers) is taken out of rotation by the routers, failing at most the calls stuck on it", async () => {
     const frozen = cluster.echoAddress("echo-2");
     const load = steadyLoad({
       address: cluster.frontDoorAddress,
@@ -76,9 +76,9 @@ describe("under steady load through the front door", () => {
       );
       const results = await load;
       const ejectedAt = cluster.lineSeen(ejected, stoppedAt) ?? Number.POSITIVE_INFINITY;
-      // Measured from the freeze; the registry's own check (2 s interval, 2 s timeout) would
-      // take it out later than this, and deadlines (10 s) much later.
-      expect(ejectedAt - stoppedAt).toBeLessThan(3000);
+      // How soon is a figure (docs/ROUTER.md: 1.2 s after the freeze), not asserted here. Left to
+      // the registry's own check (2 s interval, 2 s timeout) or to deadlines (10 s), dozens of
+      // calls would be stuck on it, far more than the bound below.
       const bad = failed(results);
       // Only calls already on the frozen instance fail (UNAVAILABLE once its connection is
       // given up); calls sent after it was taken out of rotation all succeed.
