@@ -28,9 +28,9 @@ describe("admission", () => {
     const admission = createAdmission({ initialLimit: 2, minLimit: 1, now: () => clock });
     try {
       expect(admission.admit(call(undefined))).toBe("now");
-      admission.started("agent-echo", "a:1");
+      admission.started("agent-echo", "a:1", true);
       expect(admission.admit(call(undefined))).toBe("now");
-      admission.started("agent-echo", "a:1");
+      admission.started("agent-echo", "a:1", true);
       const waiting = call(undefined);
       expect(admission.admit(waiting)).toBe("queued");
       clock += 10;
@@ -46,12 +46,12 @@ describe("admission", () => {
     const admission = createAdmission({ initialLimit: 1, minLimit: 1, now: () => clock });
     try {
       admission.admit(call(undefined));
-      admission.started("agent-echo", "a:1");
+      admission.started("agent-echo", "a:1", true);
       // One call finished after 100 ms: this instance does about 10 calls a second.
       clock += 100;
       admission.ended("agent-echo", "a:1", 100);
       admission.admit(call(undefined));
-      admission.started("agent-echo", "a:1");
+      admission.started("agent-echo", "a:1", true);
       const queued = [call(clock + 10_000), call(clock + 10_000)];
       for (const c of queued) expect(admission.admit(c)).toBe("queued");
       const hopeless = call(clock + 150);
@@ -71,12 +71,12 @@ describe("admission", () => {
     try {
       // Calls used to take 10 ms...
       admission.admit(call(undefined));
-      admission.started("agent-echo", "a:1");
+      admission.started("agent-echo", "a:1", true);
       clock += 10;
       admission.ended("agent-echo", "a:1", 10);
       // ...but the one in flight now has run for 500 ms and is not done.
       admission.admit(call(undefined));
-      admission.started("agent-echo", "a:1");
+      admission.started("agent-echo", "a:1", true);
       clock += 500;
       const next = call(clock + 800);
       expect(admission.admit(next)).toBe("queued");
@@ -92,11 +92,31 @@ describe("admission", () => {
     const admission = createAdmission({ initialLimit: 1, minLimit: 1, maxQueue: 1 });
     try {
       admission.admit(call(undefined));
-      admission.started("agent-echo", "a:1");
+      admission.started("agent-echo", "a:1", true);
       expect(admission.admit(call(undefined))).toBe("queued");
       const extra = call(undefined);
       expect(admission.admit(extra)).toBe("refused");
       expect((extra.outcome as { message: string }).message).toContain("queue here is full");
+    } finally {
+      admission.close();
+    }
+  });
+
+  it("counts a call let in against the limit before its instance is picked", () => {
+    // A burst arrives in one read: every call is admitted before any attempt starts.
+    const admission = createAdmission({ initialLimit: 2, minLimit: 1 });
+    try {
+      const twoInstances = () => ({ ...call(undefined), candidates: ["a:1", "b:1"] });
+      const decisions = Array.from({ length: 6 }, () => admission.admit(twoInstances()));
+      expect(decisions).toEqual(["now", "now", "now", "now", "queued", "queued"]);
+      // The first attempt takes the held place; a call that ended unstarted gives its place back.
+      admission.started("agent-echo", "a:1", true);
+      admission.released("agent-echo");
+      expect(admission.queued("agent-echo")).toBe(1);
+      admission.started("agent-echo", "b:1", true);
+      // A retry's attempt holds no place of its own: it only counts on its instance.
+      admission.started("agent-echo", "b:1", false);
+      expect(admission.admit(twoInstances())).toBe("queued");
     } finally {
       admission.close();
     }

@@ -29,7 +29,7 @@ export interface AdmittedCall {
   readonly finished: boolean;
   /** Candidate instances (host:port). */
   readonly candidates: readonly string[];
-  /** Forwards the call now. */
+  /** Forwards the call now: it holds a place until its first attempt starts. */
   admitted(): void;
   /** Refuses the call with this status and retry advice (grpc-retry-pushback-ms; 0 for none). */
   refused(code: number, message: string, pushbackMs: number): void;
@@ -38,10 +38,20 @@ export interface AdmittedCall {
 export type AdmissionDecision = "now" | "queued" | "refused";
 
 export interface Admission {
-  /** Decides at arrival: forward now, wait in the queue, or (already) refused. */
+  /**
+   * Decides at arrival: forward now, wait in the queue, or (already) refused. A call let in (now,
+   * or later by admitted()) holds a place among its service's instances until its first attempt
+   * starts or it is released: the instance is picked after admission, so the places must be
+   * counted from the moment of the decision.
+   */
   admit(call: AdmittedCall): AdmissionDecision;
-  /** An attempt of `service` on `address` started (counts toward its limit). */
-  started(service: string, address: string): void;
+  /**
+   * An attempt of `service` on `address` started (counts toward its limit); `held`: the call's
+   * first attempt, which takes the place its admission held.
+   */
+  started(service: string, address: string, held: boolean): void;
+  /** A call let in ended before any attempt started: the place it held is free. */
+  released(service: string): void;
   /** An attempt ended after latencyMs; frees its place and lets waiting calls of `service` in. */
   ended(service: string, address: string, latencyMs: number): void;
   /** The instance's current concurrency limit. */
@@ -68,6 +78,8 @@ interface ServiceQueue {
   /** Attempts of the service in flight from this router, and the sum of their start times. */
   inFlight: number;
   startedSum: number;
+  /** Calls let in whose first attempt has not started yet. */
+  held: number;
 }
 
 /** Refusals advise retrying after this long at least, and at most. */
@@ -95,10 +107,13 @@ export function createAdmission(options: AdmissionOptions = {}): Admission {
     return s;
   };
 
-  const hasRoom = (candidates: readonly string[]): boolean => {
+  /** Whether an instance has a place left once the calls let in but not started take theirs. */
+  const hasRoom = (candidates: readonly string[], held: number): boolean => {
+    let free = 0;
     for (const address of candidates) {
       const s = instances.get(address);
-      if (s === undefined || s.inFlight < s.limit) return true;
+      free += s === undefined ? initialLimit : Math.max(0, Math.floor(s.limit) - s.inFlight);
+      if (free > held) return true;
     }
     return false;
   };
@@ -107,7 +122,7 @@ export function createAdmission(options: AdmissionOptions = {}): Admission {
     let q = queues.get(service);
     if (q === undefined) {
       if (queues.size >= 10_000) queues.clear();
-      q = { calls: [], candidates: [], latencyMs: 0, inFlight: 0, startedSum: 0 };
+      q = { calls: [], candidates: [], latencyMs: 0, inFlight: 0, startedSum: 0, held: 0 };
       queues.set(service, q);
     }
     return q;
@@ -164,8 +179,9 @@ export function createAdmission(options: AdmissionOptions = {}): Admission {
         q.calls.shift();
         continue;
       }
-      if (!hasRoom(head.candidates)) return;
+      if (!hasRoom(head.candidates, q.held)) return;
       q.calls.shift();
+      q.held++;
       head.admitted();
     }
   };
@@ -199,9 +215,11 @@ export function createAdmission(options: AdmissionOptions = {}): Admission {
 
   return {
     admit(call) {
-      const q = queues.get(call.service);
-      if ((q === undefined || q.calls.length === 0) && hasRoom(call.candidates)) return "now";
-      const queue = q ?? queueOf(call.service);
+      const queue = queueOf(call.service);
+      if (queue.calls.length === 0 && hasRoom(call.candidates, queue.held)) {
+        queue.held++;
+        return "now";
+      }
       queue.candidates = call.candidates;
       const at = now();
       const left = call.deadlineAt === undefined ? Number.POSITIVE_INFINITY : call.deadlineAt - at;
@@ -225,9 +243,10 @@ export function createAdmission(options: AdmissionOptions = {}): Admission {
       }
       return "queued";
     },
-    started(service, address) {
+    started(service, address, held) {
       instance(address).inFlight++;
       const q = queueOf(service);
+      if (held && q.held > 0) q.held--;
       q.inFlight++;
       q.startedSum += now();
     },
@@ -243,6 +262,12 @@ export function createAdmission(options: AdmissionOptions = {}): Admission {
       if (latencyMs >= 0) {
         q.latencyMs = q.latencyMs === 0 ? latencyMs : 0.8 * q.latencyMs + 0.2 * latencyMs;
       }
+      if (q.calls.length > 0) drain(q);
+    },
+    released(service) {
+      const q = queues.get(service);
+      if (q === undefined || q.held === 0) return;
+      q.held--;
       if (q.calls.length > 0) drain(q);
     },
     limitOf: (address) => instances.get(address)?.limit ?? initialLimit,

@@ -36,6 +36,8 @@ class RoutedCall extends RelayedCall implements CallRecord, AdmittedCall {
   private readonly trace: RelayTrace | undefined;
   /** The call holds a place in the overload control's accounting. */
   private admissionControlled = false;
+  /** Let in by overload control, holding a place until the first attempt starts. */
+  private holdsPlace = false;
 
   constructor(
     private readonly routing: Routing,
@@ -93,7 +95,9 @@ class RoutedCall extends RelayedCall implements CallRecord, AdmittedCall {
     return this.addresses;
   }
   admitted(): void {
-    if (!this.finished) this.go();
+    this.holdsPlace = true;
+    if (this.finished) this.releasePlace();
+    else this.go();
   }
   refused(code: number, message: string, pushbackMs: number): void {
     this.refuse(
@@ -203,7 +207,10 @@ class RoutedCall extends RelayedCall implements CallRecord, AdmittedCall {
     const admission =
       this.streaming || !this.requestEnded ? undefined : this.routing.deps.admission;
     this.admissionControlled = admission !== undefined;
-    if (admission !== undefined && admission.admit(this) !== "now") return;
+    if (admission !== undefined) {
+      if (admission.admit(this) !== "now") return;
+      this.holdsPlace = true;
+    }
     this.go();
   }
 
@@ -220,6 +227,13 @@ class RoutedCall extends RelayedCall implements CallRecord, AdmittedCall {
       this.down.connection.peerAddress,
     );
     this.forward(reader.chunks);
+  }
+
+  /** Gives back the place a call let in held when it ends before any attempt started. */
+  private releasePlace(): void {
+    if (!this.holdsPlace) return;
+    this.holdsPlace = false;
+    this.routing.deps.admission?.released(this.service);
   }
 
   protected override pick(tried: readonly string[]): string | ConnectError {
@@ -251,7 +265,8 @@ class RoutedCall extends RelayedCall implements CallRecord, AdmittedCall {
     this.routing.deps.recorder?.callStarted(this.routed.path, address, this.streaming);
     const admission = this.admissionControlled ? this.routing.deps.admission : undefined;
     if (admission !== undefined) {
-      admission.started(this.service, address);
+      admission.started(this.service, address, this.holdsPlace);
+      this.holdsPlace = false;
       this.attemptStartedAt = performance.now();
     }
   }
@@ -277,6 +292,7 @@ class RoutedCall extends RelayedCall implements CallRecord, AdmittedCall {
   }
 
   protected override onFinish(): void {
+    this.releasePlace();
     this.trace?.finished(this.code, this.message);
     this.routing.deps.recorder?.record(this);
   }
