@@ -1,4 +1,4 @@
-import { describe, expect, it } from "vitest";
+import { afterEach, describe, expect, it, vi } from "vitest";
 import { type AdmittedCall, createAdmission } from "./admission";
 
 interface FakeCall extends AdmittedCall {
@@ -8,6 +8,7 @@ interface FakeCall extends AdmittedCall {
 function call(deadlineAt: number | undefined): FakeCall {
   const c: FakeCall = {
     service: "agent-echo",
+    startedAt: 0,
     deadlineAt,
     finished: false,
     candidates: ["a:1"],
@@ -21,6 +22,10 @@ function call(deadlineAt: number | undefined): FakeCall {
   };
   return c;
 }
+
+afterEach(() => {
+  vi.useRealTimers();
+});
 
 describe("admission", () => {
   it("lets calls in up to the instance's limit, queues the next, and lets them in as calls end", () => {
@@ -117,6 +122,71 @@ describe("admission", () => {
       // A retry's attempt holds no place of its own: it only counts on its instance.
       admission.started("agent-echo", "b:1", false);
       expect(admission.admit(twoInstances())).toBe("queued");
+    } finally {
+      admission.close();
+    }
+  });
+
+  it("decides waiting calls once the calls running at the burst's start have finished, and never refuses one it kept", () => {
+    vi.useFakeTimers();
+    let clock = 0;
+    const admission = createAdmission({ initialLimit: 1, minLimit: 1, now: () => clock });
+    try {
+      admission.admit(call(undefined));
+      admission.started("agent-echo", "a:1", true);
+      // A burst arrives before anything finished: no rate yet, so every call waits undecided.
+      const burst = Array.from({ length: 5 }, () => call(350));
+      for (const c of burst) expect(admission.admit(c)).toBe("queued");
+      // The first call finishes after 100 ms: one call per 100 ms. The next goes in; of those
+      // left, the two that start within their 250 ms are kept and the rest refused now.
+      clock = 100;
+      admission.ended("agent-echo", "a:1", 100);
+      expect(
+        burst.map((c) => (typeof c.outcome === "string" ? c.outcome : c.outcome.code)),
+      ).toEqual(["admitted", "waiting", "waiting", 14, 14]);
+      // Calls now take far longer: a kept call is not refused for overload after all...
+      admission.started("agent-echo", "a:1", true);
+      clock = 200;
+      admission.ended("agent-echo", "a:1", 1000);
+      expect(burst[1]?.outcome).toBe("admitted");
+      vi.advanceTimersByTime(100);
+      expect(burst[2]?.outcome).toBe("waiting");
+      // ...only its own deadline ends it.
+      clock = 351;
+      vi.advanceTimersByTime(100);
+      expect(burst[2]?.outcome).toMatchObject({ code: 4 });
+    } finally {
+      admission.close();
+    }
+  });
+
+  it("measures a backend that finishes calls one at a time over a full turnover", () => {
+    let clock = 0;
+    // The breaker holds the instance at 4 calls at once, however its limit would adapt.
+    const admission = createAdmission({ initialLimit: 4, maxInFlight: 4, now: () => clock });
+    const outcomes = (calls: FakeCall[]) =>
+      calls.map((c) => (typeof c.outcome === "string" ? c.outcome : c.outcome.code));
+    try {
+      for (let i = 0; i < 4; i++) {
+        admission.admit(call(undefined));
+        admission.started("agent-echo", "a:1", true);
+      }
+      const burst = Array.from({ length: 10 }, () => call(35));
+      for (const c of burst) expect(admission.admit(c)).toBe("queued");
+      // One call every 5 ms. The first to finish says little (it had no one ahead of it):
+      // nothing is decided until the four running at the start have finished.
+      for (let t = 5; t <= 20; t += 5) {
+        clock = t;
+        admission.ended("agent-echo", "a:1", t);
+        admission.started("agent-echo", "a:1", true);
+        if (t < 20) expect(outcomes(burst).filter((o) => o === 14)).toEqual([]);
+      }
+      // 4 calls in 20 ms: with 15 ms left, three more can start in time and the rest cannot.
+      expect(outcomes(burst)).toEqual([
+        ...Array(4).fill("admitted"),
+        ...Array(3).fill("waiting"),
+        ...Array(3).fill(14),
+      ]);
     } finally {
       admission.close();
     }

@@ -4,7 +4,9 @@
 // circuit breaker's maxInFlight. Calls past every instance's limit wait in the service's FIFO
 // queue, which turns processor sharing (every call late together) into calls served in order;
 // a call that cannot start before its deadline at the rate calls are finishing is refused at
-// once with UNAVAILABLE and grpc-retry-pushback-ms (gRFC A6).
+// once with UNAVAILABLE and grpc-retry-pushback-ms (gRFC A6). Each call is decided once: at
+// arrival when the rate under the present load is known, else as soon as the first call of the
+// burst finishes; a call kept then waits for its turn, and only its own deadline can end it.
 import { Code } from "@connectrpc/connect";
 
 export interface AdmissionOptions {
@@ -12,18 +14,30 @@ export interface AdmissionOptions {
   maxInFlight?: number;
   /** Lowest concurrency limit per instance. Default 8. */
   minLimit?: number;
-  /** Concurrency limit of an instance before any latency was seen. Default 32. */
+  /** Concurrency limit of an instance before any latency was seen. Default 8. */
   initialLimit?: number;
   /** Calls waiting per service, at most. Default 1024. */
   maxQueue?: number;
   /** How often waiting calls are checked against their deadlines. Default 50 ms. */
   sweepMs?: number;
+  /** A call was refused as overload (not for its own deadline), `waitedMs` after it arrived. */
+  onRefused?: (service: string, waitedMs: number) => void;
   now?: () => number;
+}
+
+/** What overload control holds now, for gauges. */
+export interface AdmissionState {
+  /** Calls waiting, per service with any waiting. */
+  queued: { service: string; calls: number }[];
+  /** Concurrency limit of each instance this router used in the last 10 minutes. */
+  limits: { address: string; limit: number }[];
 }
 
 /** A call waiting for, or holding, a place at an instance of its service. */
 export interface AdmittedCall {
   readonly service: string;
+  /** When the call arrived here (performance.now() clock). */
+  readonly startedAt: number;
   /** Absolute deadline (performance.now() clock); undefined for none. */
   readonly deadlineAt: number | undefined;
   readonly finished: boolean;
@@ -58,6 +72,7 @@ export interface Admission {
   limitOf(address: string): number;
   /** Calls waiting per service now. */
   queued(service: string): number;
+  state(): AdmissionState;
   close(): void;
 }
 
@@ -67,10 +82,22 @@ interface InstanceLimit {
   /** Recent latency (fast EWMA) and the baseline it is compared with (slow EWMA), in ms. */
   shortMs: number;
   longMs: number;
+  /** When an attempt last started on the instance. */
+  usedAt: number;
 }
 
 interface ServiceQueue {
-  calls: AdmittedCall[];
+  calls: Waiting[];
+  /**
+   * The service's throughput under the present load, measured: since `busySince` (when calls
+   * began to wait; undefined while none wait), `done` of its calls finished. It is known (`loaded`) once
+   * as many finished as were running when the wait began: a full turnover, whatever order the
+   * instances finish calls in (one at a time, or all together).
+   */
+  busySince: number | undefined;
+  turnover: number;
+  done: number;
+  loaded: boolean;
   /** The service's instances, as the last queued call saw them. */
   candidates: readonly string[];
   /** Latency of the service's recent attempts (EWMA), in ms; 0 before the first. */
@@ -82,14 +109,26 @@ interface ServiceQueue {
   held: number;
 }
 
+/**
+ * A waiting call. Once kept, on a rate measured under the present load, it is never refused for
+ * overload: it waits for its turn or its deadline. Deciding once keeps every refusal early; the
+ * rate's later swings (calls finish in bursts here) would otherwise refuse calls that waited long.
+ */
+interface Waiting {
+  readonly call: AdmittedCall;
+  kept: boolean;
+}
+
 /** Refusals advise retrying after this long at least, and at most. */
 const minPushbackMs = 50;
 const maxPushbackMs = 10_000;
+/** An instance unused this long leaves the limits gauge. */
+const instanceIdleMs = 10 * 60_000;
 
 export function createAdmission(options: AdmissionOptions = {}): Admission {
   const maxInFlight = options.maxInFlight ?? 1024;
   const minLimit = Math.min(options.minLimit ?? 8, maxInFlight);
-  const initialLimit = Math.min(Math.max(options.initialLimit ?? 32, minLimit), maxInFlight);
+  const initialLimit = Math.min(Math.max(options.initialLimit ?? 8, minLimit), maxInFlight);
   const maxQueue = options.maxQueue ?? 1024;
   const sweepMs = options.sweepMs ?? 50;
   const now = options.now ?? (() => performance.now());
@@ -101,7 +140,7 @@ export function createAdmission(options: AdmissionOptions = {}): Admission {
     let s = instances.get(address);
     if (s === undefined) {
       if (instances.size >= 10_000) instances.clear();
-      s = { inFlight: 0, limit: initialLimit, shortMs: 0, longMs: 0 };
+      s = { inFlight: 0, limit: initialLimit, shortMs: 0, longMs: 0, usedAt: 0 };
       instances.set(address, s);
     }
     return s;
@@ -122,7 +161,18 @@ export function createAdmission(options: AdmissionOptions = {}): Admission {
     let q = queues.get(service);
     if (q === undefined) {
       if (queues.size >= 10_000) queues.clear();
-      q = { calls: [], candidates: [], latencyMs: 0, inFlight: 0, startedSum: 0, held: 0 };
+      q = {
+        calls: [],
+        busySince: undefined,
+        turnover: 0,
+        done: 0,
+        loaded: false,
+        candidates: [],
+        latencyMs: 0,
+        inFlight: 0,
+        startedSum: 0,
+        held: 0,
+      };
       queues.set(service, q);
     }
     return q;
@@ -139,12 +189,24 @@ export function createAdmission(options: AdmissionOptions = {}): Admission {
     const meanAgeMs = q.inFlight > 0 ? at - q.startedSum / q.inFlight : 0;
     const latencyMs = Math.max(q.latencyMs, meanAgeMs);
     if (latencyMs <= 0) return 0;
-    let inFlight = 0;
-    for (const address of q.candidates) {
-      const s = instances.get(address);
-      if (s !== undefined) inFlight += Math.min(s.inFlight, s.limit);
-    }
-    return Math.max(1, inFlight) / latencyMs;
+    // Calls wait only while every instance is full, so the instances run their limits' worth:
+    // counting their limits rather than the calls started this instant keeps the estimate from
+    // dipping while finished calls' places pass to waiting ones.
+    let running = 0;
+    for (const address of q.candidates)
+      running += Math.floor(instances.get(address)?.limit ?? initialLimit);
+    return Math.max(1, running) / latencyMs;
+  };
+
+  /** Calls per ms the service finishes for this router: measured once known, else estimated. */
+  const currentRate = (q: ServiceQueue, at: number): number =>
+    q.loaded && q.busySince !== undefined ? q.done / Math.max(1, at - q.busySince) : rateOf(q, at);
+
+  /** No call waits any longer: the next wait measures the throughput afresh. */
+  const idle = (q: ServiceQueue) => {
+    q.busySince = undefined;
+    q.done = 0;
+    q.loaded = false;
   };
 
   /** Expected wait of the call at `position` in the queue, in ms; undefined before any rate. */
@@ -158,6 +220,7 @@ export function createAdmission(options: AdmissionOptions = {}): Admission {
     left: number,
     waitMs: number,
   ) => {
+    options.onRefused?.(call.service, now() - call.startedAt);
     // Retry once the calls waiting now are likely through.
     const pushbackMs = Math.round(
       Math.min(maxPushbackMs, Math.max(minPushbackMs, q.calls.length / Math.max(rate, 1e-3))),
@@ -174,7 +237,7 @@ export function createAdmission(options: AdmissionOptions = {}): Admission {
   /** Lets waiting calls in while an instance has room; drops calls that finished meanwhile. */
   const drain = (q: ServiceQueue) => {
     while (q.calls.length > 0) {
-      const head = q.calls[0] as AdmittedCall;
+      const head = (q.calls[0] as Waiting).call;
       if (head.finished) {
         q.calls.shift();
         continue;
@@ -184,28 +247,42 @@ export function createAdmission(options: AdmissionOptions = {}): Admission {
       q.held++;
       head.admitted();
     }
+    if (q.calls.length === 0) idle(q);
   };
 
-  /** Refuses waiting calls that can no longer start before their deadlines. */
+  /**
+   * Decides the waiting calls not decided yet: each that cannot start before its deadline is
+   * refused; once a latency under load is known, the others are kept for good. A kept call ends
+   * DEADLINE_EXCEEDED only if its deadline passes while it waits.
+   */
+  const decide = (q: ServiceQueue, at: number) => {
+    if (q.calls.length === 0) return;
+    const rate = currentRate(q, at);
+    const remaining: Waiting[] = [];
+    for (const w of q.calls) {
+      const call = w.call;
+      if (call.finished) continue;
+      const left = call.deadlineAt === undefined ? Number.POSITIVE_INFINITY : call.deadlineAt - at;
+      const wait = waitFor(rate, remaining.length);
+      if (left <= 0) {
+        call.refused(Code.DeadlineExceeded, "deadline exceeded while waiting for an instance", 0);
+      } else if (!w.kept && wait !== undefined && wait > left) {
+        refuse(call, q, rate, left, wait);
+      } else {
+        if (q.loaded) w.kept = true;
+        remaining.push(w);
+      }
+    }
+    q.calls = remaining;
+    if (remaining.length === 0) idle(q);
+  };
+
   const sweep = () => {
     const at = now();
     let waiting = 0;
     for (const q of queues.values()) {
-      if (q.calls.length === 0) continue;
-      const rate = rateOf(q, at);
-      const kept: AdmittedCall[] = [];
-      for (const call of q.calls) {
-        if (call.finished) continue;
-        const left =
-          call.deadlineAt === undefined ? Number.POSITIVE_INFINITY : call.deadlineAt - at;
-        const wait = waitFor(rate, kept.length);
-        if (left <= 0) {
-          call.refused(Code.DeadlineExceeded, "deadline exceeded while waiting for an instance", 0);
-        } else if (wait !== undefined && wait > left) refuse(call, q, rate, left, wait);
-        else kept.push(call);
-      }
-      q.calls = kept;
-      waiting += kept.length;
+      decide(q, at);
+      waiting += q.calls.length;
     }
     if (waiting === 0 && sweeper !== undefined) {
       clearInterval(sweeper);
@@ -223,7 +300,7 @@ export function createAdmission(options: AdmissionOptions = {}): Admission {
       queue.candidates = call.candidates;
       const at = now();
       const left = call.deadlineAt === undefined ? Number.POSITIVE_INFINITY : call.deadlineAt - at;
-      const rate = rateOf(queue, at);
+      const rate = currentRate(queue, at);
       const wait = waitFor(rate, queue.calls.length);
       if (queue.calls.length >= maxQueue || (wait !== undefined && wait > left)) {
         const full = queue.calls.length >= maxQueue;
@@ -236,7 +313,11 @@ export function createAdmission(options: AdmissionOptions = {}): Admission {
         );
         return "refused";
       }
-      queue.calls.push(call);
+      if (queue.busySince === undefined) {
+        queue.busySince = at;
+        queue.turnover = Math.max(1, queue.inFlight + queue.held);
+      }
+      queue.calls.push({ call, kept: queue.loaded });
       if (sweeper === undefined) {
         sweeper = setInterval(sweep, sweepMs);
         sweeper.unref();
@@ -244,7 +325,9 @@ export function createAdmission(options: AdmissionOptions = {}): Admission {
       return "queued";
     },
     started(service, address, held) {
-      instance(address).inFlight++;
+      const s = instance(address);
+      s.inFlight++;
+      s.usedAt = now();
       const q = queueOf(service);
       if (held && q.held > 0) q.held--;
       q.inFlight++;
@@ -262,7 +345,21 @@ export function createAdmission(options: AdmissionOptions = {}): Admission {
       if (latencyMs >= 0) {
         q.latencyMs = q.latencyMs === 0 ? latencyMs : 0.8 * q.latencyMs + 0.2 * latencyMs;
       }
-      if (q.calls.length > 0) drain(q);
+      if (q.busySince !== undefined) {
+        const at = now();
+        q.done++;
+        // Under lasting overload the measurement keeps about the last second.
+        if (at - q.busySince > 2000) {
+          q.done *= 1000 / (at - q.busySince);
+          q.busySince = at - 1000;
+        }
+        if (q.calls.length > 0) drain(q);
+        // A full turnover: the throughput is known, and the calls that waited for it are decided.
+        if (!q.loaded && q.done >= q.turnover && q.calls.length > 0) {
+          q.loaded = true;
+          decide(q, at);
+        }
+      }
     },
     released(service) {
       const q = queues.get(service);
@@ -272,10 +369,23 @@ export function createAdmission(options: AdmissionOptions = {}): Admission {
     },
     limitOf: (address) => instances.get(address)?.limit ?? initialLimit,
     queued: (service) => queues.get(service)?.calls.length ?? 0,
+    state() {
+      const at = now();
+      const queued = [...queues]
+        .filter(([, q]) => q.calls.length > 0)
+        .map(([service, q]) => ({ service, calls: q.calls.length }));
+      const limits = [...instances]
+        .filter(([, s]) => s.inFlight > 0 || at - s.usedAt < instanceIdleMs)
+        .map(([address, s]) => ({ address, limit: Math.floor(s.limit) }));
+      return { queued, limits };
+    },
     close() {
       if (sweeper !== undefined) clearInterval(sweeper);
       sweeper = undefined;
-      for (const q of queues.values()) q.calls = [];
+      for (const q of queues.values()) {
+        q.calls = [];
+        q.loaded = false;
+      }
     },
   };
 

@@ -33,7 +33,7 @@ runProcess(log, async () => {
   const admission = {
     maxInFlight: env.int("ROUTER_MAX_INFLIGHT_PER_INSTANCE", 1024, { min: 1 }),
     maxQueue: env.int("ROUTER_MAX_QUEUED_PER_SERVICE", 1024, { min: 0 }),
-    initialLimit: env.int("ROUTER_INITIAL_LIMIT_PER_INSTANCE", 32, { min: 1 }),
+    initialLimit: env.int("ROUTER_INITIAL_LIMIT_PER_INSTANCE", 8, { min: 1 }),
     minLimit: env.int("ROUTER_MIN_LIMIT_PER_INSTANCE", 8, { min: 1 }),
   };
   const upstreamPing = {

@@ -29,7 +29,7 @@ import {
   createRouterAdminService,
   type ResolveAnswer,
 } from "./admin-service";
-import { type AdmissionOptions, createAdmission } from "./admission";
+import { type Admission, type AdmissionOptions, createAdmission } from "./admission";
 import type { LinkedAgents } from "./agent-link/linked-agents";
 import { createCatalogService } from "./catalog-service";
 import { createEndpointDirectory } from "./endpoint-directory";
@@ -142,7 +142,13 @@ export async function startRouter(options: RouterOptions): Promise<Router> {
   let draining = false;
   const shutdown = new AbortController();
 
-  const metrics = options.metrics ?? createRouterMetrics({ dialInLinks: () => linkCount() });
+  let admission: Admission | undefined;
+  const metrics =
+    options.metrics ??
+    createRouterMetrics({
+      dialInLinks: () => linkCount(),
+      admission: () => admission?.state() ?? { queued: [], limits: [] },
+    });
   const directory = createEndpointDirectory({
     consul: options.consul,
     ...(options.cacheTtlMs !== undefined ? { cacheTtlMs: options.cacheTtlMs } : {}),
@@ -168,8 +174,13 @@ export async function startRouter(options: RouterOptions): Promise<Router> {
   });
 
   const health = createHealthStatusTable(servedServices);
-  const admission =
-    options.admission === false ? undefined : createAdmission(options.admission ?? {});
+  admission =
+    options.admission === false
+      ? undefined
+      : createAdmission({
+          ...options.admission,
+          onRefused: (service, waitedMs) => metrics.overloadRefused(service, waitedMs),
+        });
 
   const self: RouterSelf = {
     get routerId() {

@@ -2,6 +2,7 @@
 // forwarding path, gauges for calls in progress, and registry/balancer events. Everything lives
 // in preallocated arrays keyed by interned strings, so the hot path does map lookups and array
 // increments only; statistics and the Prometheus text are computed when someone asks.
+import type { AdmissionState } from "../admission";
 import { WindowSeries } from "./window-series";
 
 export interface CallRecord {
@@ -33,6 +34,8 @@ export interface CallRecorderOptions {
   now?: () => number;
   /** Dial-in links held now, for the links gauge. Default: always 0. */
   dialInLinks?: () => number;
+  /** Overload control's queues and limits now, for their gauges. Default: none. */
+  admission?: () => AdmissionState;
   /**
    * Distinct methods, services and backends each tracked before further names are counted under
    * "other", so unexpected paths cannot grow memory or label cardinality. Default 256.
@@ -85,12 +88,23 @@ export interface ServiceSeries {
   answeredAtMs: number;
   /** Since when the last known instances are held against an empty registry answer; 0 when not. */
   heldSinceMs: number;
+  /** Calls refused by overload control. */
+  overloadRefusals: number;
+}
+
+/** Time from arrival to refusal of the calls overload control refused, router-wide. */
+export interface RefusalWaits {
+  /** Per-bucket (not cumulative) counts over durationBoundsSeconds, then +Inf. */
+  readonly buckets: Float64Array;
+  sumSeconds: number;
 }
 
 /** The recorder's state, read by the statistics and exposition code beside it. */
 export interface RecorderState {
   readonly now: () => number;
   readonly dialInLinks: () => number;
+  readonly admission: (() => AdmissionState) | undefined;
+  readonly refusalWaits: RefusalWaits;
   readonly total: MethodSeries;
   readonly methods: Map<string, MethodSeries>;
   readonly backends: Map<string, BackendSeries>;
@@ -117,6 +131,8 @@ export interface CallRecorder {
    * held (since `sinceMs`), or the hold ended (undefined).
    */
   registryHeld(service: string, sinceMs: number | undefined): void;
+  /** Overload control refused a call of `service`, `waitedMs` after it arrived. */
+  overloadRefused(service: string, waitedMs: number): void;
   /** Read-only view for statistics and exposition. */
   readonly state: RecorderState;
   /** Releases what the recorder holds (nothing today; kept for callers that stop it). */
@@ -134,6 +150,8 @@ export function createCallRecorder(options: CallRecorderOptions = {}): CallRecor
   const state: RecorderState = {
     now,
     dialInLinks: options.dialInLinks ?? (() => 0),
+    admission: options.admission,
+    refusalWaits: { buckets: new Float64Array(durationBoundsSeconds.length + 1), sumSeconds: 0 },
     total: newMethodSeries(""),
     methods: new Map(),
     backends: new Map(),
@@ -250,8 +268,23 @@ export function createCallRecorder(options: CallRecorderOptions = {}): CallRecor
       if (sinceMs !== undefined) serviceSeries(service).heldSinceMs = sinceMs;
       else if (s) s.heldSinceMs = 0;
     },
+    overloadRefused(service, waitedMs) {
+      serviceSeries(service).overloadRefusals++;
+      const seconds = Math.max(0, waitedMs) / 1000;
+      state.refusalWaits.sumSeconds += seconds;
+      countInBucket(state.refusalWaits.buckets, seconds);
+    },
     close() {},
   };
+}
+
+/** Counts `seconds` in its bucket over durationBoundsSeconds (the last one is +Inf). */
+function countInBucket(buckets: Float64Array, seconds: number): void {
+  let bucket = 0;
+  while (bucket < durationBoundsSeconds.length && seconds > (durationBoundsSeconds[bucket] ?? 0)) {
+    bucket++;
+  }
+  buckets[bucket] = (buckets[bucket] ?? 0) + 1;
 }
 
 function countDuration(
@@ -265,11 +298,7 @@ function countDuration(
   if (failed) m.totalErrors++;
   const seconds = call.durationMs / 1000;
   m.durationSumSeconds += seconds;
-  let bucket = 0;
-  while (bucket < durationBoundsSeconds.length && seconds > (durationBoundsSeconds[bucket] ?? 0)) {
-    bucket++;
-  }
-  m.durationBuckets[bucket] = (m.durationBuckets[bucket] ?? 0) + 1;
+  countInBucket(m.durationBuckets, seconds);
   m.window.record(at, latencyMs, failed, call.messages, call.ttfbMs);
 }
 
@@ -311,5 +340,13 @@ function newBackendSeries(address: string, service: string): BackendSeries {
 }
 
 function newServiceSeries(service: string): ServiceSeries {
-  return { service, codes: new Map(), retries: 0, ejections: 0, answeredAtMs: 0, heldSinceMs: 0 };
+  return {
+    service,
+    codes: new Map(),
+    retries: 0,
+    ejections: 0,
+    answeredAtMs: 0,
+    heldSinceMs: 0,
+    overloadRefusals: 0,
+  };
 }

@@ -125,6 +125,48 @@ export function renderRouterMetrics(state: RecorderState): string {
     );
   }
 
+  out.family(
+    "router_overload_refusals_total",
+    "counter",
+    "Calls refused by overload control (UNAVAILABLE with grpc-retry-pushback-ms), by service.",
+  );
+  for (const s of state.services.values()) {
+    if (s.overloadRefusals > 0) {
+      out.sample("router_overload_refusals_total", { service: s.service }, s.overloadRefusals);
+    }
+  }
+  out.family(
+    "router_overload_refusal_wait_seconds",
+    "histogram",
+    "Time from a refused call's arrival at this router to its refusal by overload control.",
+  );
+  out.histogram(
+    "router_overload_refusal_wait_seconds",
+    undefined,
+    durationBoundsSeconds,
+    state.refusalWaits.buckets,
+    state.refusalWaits.sumSeconds,
+  );
+  const admission = state.admission?.();
+  if (admission !== undefined) {
+    out.family(
+      "router_overload_queued_calls",
+      "gauge",
+      "Calls waiting for a place at an instance of their service, by service.",
+    );
+    for (const q of admission.queued) {
+      out.sample("router_overload_queued_calls", { service: q.service }, q.calls);
+    }
+    out.family(
+      "router_instance_concurrency_limit",
+      "gauge",
+      "Calls this router lets run at once on an instance (adaptive), by instance.",
+    );
+    for (const l of admission.limits) {
+      out.sample("router_instance_concurrency_limit", { instance: l.address }, l.limit);
+    }
+  }
+
   out.family("router_dial_in_links", "gauge", "Dial-in agent links held by this router.");
   out.sample("router_dial_in_links", undefined, state.dialInLinks());
 

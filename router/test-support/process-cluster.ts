@@ -27,6 +27,8 @@ export interface ProcessCluster {
   names(): string[];
   /** host:port an echo agent serves on. */
   echoAddress(name: string): string;
+  /** Base URL of a router's /metrics server. */
+  routerMetricsUrl(name: string): string;
   signal(name: string, signal: NodeJS.Signals): void;
   /** Starts a stopped process again (same port for the registry). */
   restart(name: string): Promise<void>;
@@ -116,7 +118,10 @@ export async function startProcessCluster(options: ClusterOptions = {}): Promise
       ready: () => until(`echo-${i}`, async () => (await passing("agent-echo")) >= i),
     });
   }
+  const routerMetricsPorts = new Map<string, number>();
   for (let i = 1; i <= routers; i++) {
+    const metricsPort = await freePort();
+    routerMetricsPorts.set(`router-${i}`, metricsPort);
     specs.push({
       name: `router-${i}`,
       entry: "router/main.ts",
@@ -124,7 +129,7 @@ export async function startProcessCluster(options: ClusterOptions = {}): Promise
         GRPC_SERVER_HOST: "127.0.0.1",
         GRPC_SERVER_PORT: "0",
         ROUTER_ID: `router-${i}`,
-        METRICS_PORT: "-1",
+        METRICS_PORT: String(metricsPort),
       },
       ready: () => until(`router-${i}`, async () => (await passing("grpc-router")) >= i),
     });
@@ -225,6 +230,7 @@ export async function startProcessCluster(options: ClusterOptions = {}): Promise
     },
     names: () => specs.map((s) => s.name),
     echoAddress: (name) => `127.0.0.1:${echoPorts.get(name) ?? 0}`,
+    routerMetricsUrl: (name) => `http://127.0.0.1:${routerMetricsPorts.get(name) ?? 0}`,
     signal(name, signal) {
       children.get(name)?.kill(signal);
     },
