@@ -191,4 +191,26 @@ describe("admission", () => {
       admission.close();
     }
   });
+
+  it("reports the calls waiting per service and the limits of instances used lately", () => {
+    let clock = 0;
+    const admission = createAdmission({ initialLimit: 1, minLimit: 1, now: () => clock });
+    try {
+      admission.admit(call(undefined));
+      admission.started("agent-echo", "a:1", true);
+      admission.admit(call(undefined));
+      expect(admission.state()).toEqual({
+        queued: [{ service: "agent-echo", calls: 1 }],
+        limits: [{ address: "a:1", limit: 1 }],
+      });
+      admission.ended("agent-echo", "a:1", 5);
+      admission.started("agent-echo", "a:1", true);
+      admission.ended("agent-echo", "a:1", 5);
+      // Ten minutes without a call: the instance leaves the gauge.
+      clock += 10 * 60_000 + 1;
+      expect(admission.state()).toEqual({ queued: [], limits: [] });
+    } finally {
+      admission.close();
+    }
+  });
 });

@@ -129,6 +129,32 @@ describe("router metrics", () => {
     metrics.close();
   });
 
+  it("exposes overload refusals, when they were decided, waiting calls and limits", () => {
+    const metrics = createRouterMetrics({
+      admission: () => ({
+        queued: [{ service: "agent-echo", calls: 12 }],
+        limits: [{ address: "10.0.0.1:7001", limit: 9 }],
+      }),
+    });
+    metrics.overloadRefused("agent-echo", 0.2);
+    metrics.overloadRefused("agent-echo", 40);
+    metrics.overloadRefused("agent-echo", 180);
+    const { types, samples } = parseExposition(metrics.renderPrometheus());
+    const value = (name: string, labels: Record<string, string> = {}) =>
+      samples.find(
+        (s) => s.name === name && Object.entries(labels).every(([k, v]) => s.labels[k] === v),
+      )?.value;
+    expect(types.get("router_overload_refusal_wait_seconds")).toBe("histogram");
+    expect(value("router_overload_refusals_total", { service: "agent-echo" })).toBe(3);
+    expect(value("router_overload_refusal_wait_seconds_bucket", { le: "0.0005" })).toBe(1);
+    expect(value("router_overload_refusal_wait_seconds_bucket", { le: "0.05" })).toBe(2);
+    expect(value("router_overload_refusal_wait_seconds_bucket", { le: "0.1" })).toBe(2);
+    expect(value("router_overload_refusal_wait_seconds_bucket", { le: "0.25" })).toBe(3);
+    expect(value("router_overload_refusal_wait_seconds_count")).toBe(3);
+    expect(value("router_overload_queued_calls", { service: "agent-echo" })).toBe(12);
+    expect(value("router_instance_concurrency_limit", { instance: "10.0.0.1:7001" })).toBe(9);
+  });
+
   it("reports windowed RouterStats by method and backend", () => {
     let now = 50_000_000;
     const metrics = createRouterMetrics({ now: () => now });
