@@ -149,22 +149,20 @@ export function renderRouterMetrics(state: RecorderState): string {
   );
   const admission = state.admission?.();
   if (admission !== undefined) {
-    out.family(
+    const gauge = (name: string, help: string, samples: [Record<string, string>, number][]) => {
+      out.family(name, "gauge", help);
+      for (const [labels, value] of samples) out.sample(name, labels, value);
+    };
+    gauge(
       "router_overload_queued_calls",
-      "gauge",
       "Calls waiting for a place at an instance of their service, by service.",
+      admission.queued.map((q) => [{ service: q.service }, q.calls]),
     );
-    for (const q of admission.queued) {
-      out.sample("router_overload_queued_calls", { service: q.service }, q.calls);
-    }
-    out.family(
+    gauge(
       "router_instance_concurrency_limit",
-      "gauge",
       "Calls this router lets run at once on an instance (adaptive), by instance.",
+      admission.limits.map((l) => [{ instance: l.address }, l.limit]),
     );
-    for (const l of admission.limits) {
-      out.sample("router_instance_concurrency_limit", { instance: l.address }, l.limit);
-    }
   }
 
   out.family("router_dial_in_links", "gauge", "Dial-in agent links held by this router.");
