@@ -2,15 +2,18 @@
 // (platform/h2) instead of node:http2: it costs the client several times less per call, so the
 // "refused in" figures show more of the platform and less of the client's event loop. The tests
 // keep node:http2, a client written by somebody else.
-import { create, toBinary } from "@bufbuild/protobuf";
 import { Code } from "@connectrpc/connect";
-import { TaskRequestSchema } from "../gen/agentplatform/v1/platform_pb";
 import { createH2ClientPool } from "../platform/h2/client-pool";
 import type { H2Stream, H2StreamHandler } from "../platform/h2/connection";
 import type { HeaderList } from "../platform/h2/hpack";
 import { createLogger } from "../platform/log";
-import { grpcFrame } from "../router/test-support/cluster";
-import { type Answer, noStatus } from "../router/test-support/raw-burst";
+import {
+  type Answer,
+  answerOf,
+  burstBody,
+  burstPath,
+  noStatus,
+} from "../router/test-support/raw-burst";
 
 const cancel = 0x8;
 
@@ -21,12 +24,7 @@ export async function h2Burst(address: string, n: number, timeoutMs: number): Pr
     pingIntervalMs: 0,
     activePingIntervalMs: 0,
   });
-  const body = grpcFrame(
-    toBinary(
-      TaskRequestSchema,
-      create(TaskRequestSchema, { agentId: "echo-agent", input: "burst" }),
-    ),
-  );
+  const body = burstBody();
   const headers: HeaderList = [
     ":method",
     "POST",
@@ -35,7 +33,7 @@ export async function h2Burst(address: string, n: number, timeoutMs: number): Pr
     ":authority",
     address,
     ":path",
-    "/agentplatform.v1.AgentService/ExecuteTask",
+    burstPath,
     "content-type",
     "application/grpc",
     "te",
@@ -54,15 +52,8 @@ export async function h2Burst(address: string, n: number, timeoutMs: number): Pr
         done = true;
         clearTimeout(timer);
         if (reset) stream?.reset(cancel);
-        const status = fields.get("grpc-status");
-        const pushback = fields.get("grpc-retry-pushback-ms");
-        resolve({
-          code: code ?? (status !== undefined ? Number(status) : noStatus),
-          startedAt,
-          endedAt: performance.now(),
-          pushbackMs: pushback === undefined ? undefined : Number(pushback),
-          message: decodeURIComponent(fields.get("grpc-message") ?? ""),
-        });
+        const answer = answerOf((name) => fields.get(name), noStatus, startedAt);
+        resolve(code === undefined ? answer : { ...answer, code });
       };
       const handler: H2StreamHandler = {
         onHeaders(_stream, list, endStream) {

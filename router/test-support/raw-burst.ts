@@ -18,6 +18,36 @@ export interface Answer {
 /** Status of a call that ended without one: reset (REFUSED_STREAM, say) before any answer. */
 export const noStatus = -1;
 
+/** The burst's method, and its one request, encoded once. */
+export const burstPath = "/agentplatform.v1.AgentService/ExecuteTask";
+export const burstBody = (): Buffer =>
+  grpcFrame(
+    toBinary(
+      TaskRequestSchema,
+      create(TaskRequestSchema, { agentId: "echo-agent", input: "burst" }),
+    ),
+  );
+
+/**
+ * What a call ended with, from its response fields (`field`: headers or trailers, by name);
+ * `missing` is its code when no grpc-status came.
+ */
+export function answerOf(
+  field: (name: string) => string | undefined,
+  missing: number,
+  startedAt: number,
+): Answer {
+  const status = field("grpc-status");
+  const pushback = field("grpc-retry-pushback-ms");
+  return {
+    code: status !== undefined ? Number(status) : missing,
+    startedAt,
+    endedAt: performance.now(),
+    pushbackMs: pushback === undefined ? undefined : Number(pushback),
+    message: decodeURIComponent(field("grpc-message") ?? ""),
+  };
+}
+
 /**
  * Sends `n` ExecuteTask calls at once (node:http2, so the client costs far less than the
  * platform it measures), spread over enough connections that the front door's stream limit
@@ -36,19 +66,14 @@ export async function rawBurst(address: string, n: number, timeoutMs: number): P
         }),
     ),
   );
-  const body = grpcFrame(
-    toBinary(
-      TaskRequestSchema,
-      create(TaskRequestSchema, { agentId: "echo-agent", input: "burst" }),
-    ),
-  );
+  const body = burstBody();
   const one = (i: number): Promise<Answer> =>
     new Promise((resolve) => {
       const startedAt = performance.now();
       const session = sessions[Math.floor(i / perSession)] as http2.ClientHttp2Session;
       const stream = session.request({
         ":method": "POST",
-        ":path": "/agentplatform.v1.AgentService/ExecuteTask",
+        ":path": burstPath,
         "content-type": "application/grpc",
         te: "trailers",
         "grpc-timeout": `${timeoutMs}m`,
@@ -71,16 +96,11 @@ export async function rawBurst(address: string, n: number, timeoutMs: number): P
       }, timeoutMs);
       stream.on("close", () => {
         clearTimeout(timer);
-        const status = trailers["grpc-status"] ?? headers["grpc-status"];
-        const pushback = trailers["grpc-retry-pushback-ms"] ?? headers["grpc-retry-pushback-ms"];
-        const message = trailers["grpc-message"] ?? headers["grpc-message"];
-        resolve({
-          code: status !== undefined ? Number(status) : expired ? Code.DeadlineExceeded : noStatus,
-          startedAt,
-          endedAt: performance.now(),
-          pushbackMs: pushback === undefined ? undefined : Number(pushback),
-          message: decodeURIComponent(String(message ?? "")),
-        });
+        const field = (name: string) => {
+          const value = trailers[name] ?? headers[name];
+          return value === undefined ? undefined : String(value);
+        };
+        resolve(answerOf(field, expired ? Code.DeadlineExceeded : noStatus, startedAt));
       });
       stream.end(body);
     });
