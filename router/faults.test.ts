@@ -3,12 +3,14 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
   type CallResult,
+  Code,
   type ProcessCluster,
   startProcessCluster,
   steadyLoad,
   summarise,
   until,
 } from "./test-support/process-cluster";
+import { rawBurst } from "./test-support/raw-burst";
 
 let cluster: ProcessCluster;
 
@@ -90,5 +92,39 @@ describe("under steady load through the front door", () => {
     } finally {
       cluster.signal("echo-2", "SIGCONT");
     }
+  }, 60_000);
+});
+
+describe("a burst past capacity through the front door", () => {
+  it("is refused early with retry advice: every call completes or is refused, few run out of time", async () => {
+    const refusedBefore = await cluster.routersSum("router_overload_refusals_total");
+    // 2,000 calls at once with 1 s deadlines: more than 3 echo agents finish in a second here.
+    const answers = await rawBurst(cluster.frontDoorAddress, 2000, 1000);
+    const refusedByRouters =
+      (await cluster.routersSum("router_overload_refusals_total")) - refusedBefore;
+    const ok = answers.filter((a) => a.code === 0);
+    const refused = answers.filter((a) => a.pushbackMs !== undefined);
+    const expired = answers.filter((a) => a.code === Code.DeadlineExceeded);
+    const figures = `${ok.length} completed, ${refused.length} refused with pushback, ${expired.length} DEADLINE_EXCEEDED`;
+    console.log(`burst of 2000, 1 s deadlines: ${figures}`);
+    expect(refused.length, figures).toBeGreaterThan(0);
+    for (const r of refused) {
+      expect(r.code).toBe(Code.Unavailable);
+      expect(r.message).toContain("overloaded");
+    }
+    // Refused early, not timed out late: without overload control nearly every call here ends
+    // DEADLINE_EXCEEDED. A call kept waiting can still run out of time if the machine slows
+    // after it was kept, so a few may.
+    expect(expired.length, figures).toBeLessThan(refused.length);
+    expect(ok.length, figures).toBeGreaterThan(0);
+    // Nothing else: no reset, no other code.
+    const other = answers.filter(
+      (a) => a.code !== 0 && a.pushbackMs === undefined && a.code !== Code.DeadlineExceeded,
+    );
+    expect(other, figures).toEqual([]);
+    // The routers count each refusal a caller got; a refusal that reached the caller after its
+    // own timer shows there as DEADLINE_EXCEEDED instead.
+    expect(refusedByRouters).toBeGreaterThanOrEqual(refused.length);
+    expect(refusedByRouters).toBeLessThanOrEqual(refused.length + expired.length);
   }, 60_000);
 });

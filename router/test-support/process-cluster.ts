@@ -29,6 +29,8 @@ export interface ProcessCluster {
   echoAddress(name: string): string;
   /** Base URL of a router's /metrics server. */
   routerMetricsUrl(name: string): string;
+  /** The sum of every sample of metric `metric` over the routers' /metrics now. */
+  routersSum(metric: string): Promise<number>;
   signal(name: string, signal: NodeJS.Signals): void;
   /** Starts a stopped process again (same port for the registry). */
   restart(name: string): Promise<void>;
@@ -231,6 +233,17 @@ export async function startProcessCluster(options: ClusterOptions = {}): Promise
     names: () => specs.map((s) => s.name),
     echoAddress: (name) => `127.0.0.1:${echoPorts.get(name) ?? 0}`,
     routerMetricsUrl: (name) => `http://127.0.0.1:${routerMetricsPorts.get(name) ?? 0}`,
+    async routersSum(metric) {
+      let sum = 0;
+      for (const port of routerMetricsPorts.values()) {
+        const res = await fetch(`http://127.0.0.1:${port}/metrics`);
+        for (const line of (await res.text()).split("\n")) {
+          const m = /^([a-zA-Z_:][a-zA-Z0-9_:]*)(?:\{.*\})? (\S+)$/.exec(line);
+          if (m?.[1] === metric) sum += Number(m[2]);
+        }
+      }
+      return sum;
+    },
     signal(name, signal) {
       children.get(name)?.kill(signal);
     },
