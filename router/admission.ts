@@ -179,11 +179,12 @@ export function createAdmission(options: AdmissionOptions = {}): Admission {
   };
 
   /**
-   * Calls per ms the service's instances finish for this router now, by Little's law: calls in
-   * flight over their latency. The latency is the recent one, or, when calls have been in flight
-   * longer than that on average, their mean age so far: a burst that slows every call shows at
-   * once in the calls still running, long before the first of them finishes. 0 before any
-   * latency was seen.
+   * Calls per ms the service's instances finish for this router, estimated before a wait's
+   * throughput is measured, by Little's law: calls in flight over their latency. The latency is
+   * the recent one, or, when calls have been in flight longer than that on average, their mean
+   * age so far: a burst that slows every call shows at once in the calls still running, long
+   * before the first of them finishes. It is optimistic (recent latencies may be from before the
+   * load), so it only refuses calls that are late even so. 0 before any latency was seen.
    */
   const rateOf = (q: ServiceQueue, at: number): number => {
     const meanAgeMs = q.inFlight > 0 ? at - q.startedSum / q.inFlight : 0;
