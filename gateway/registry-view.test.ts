@@ -1,4 +1,5 @@
 import { afterEach, describe, expect, it } from "vitest";
+import { HealthStatus } from "../gen/agentplatform/v1/console_pb";
 import { createConsulClient } from "../platform/consul/consul-client";
 import { createLogger } from "../platform/log";
 import { eventually } from "../platform/test-support/eventually";
@@ -66,5 +67,38 @@ describe("registry view", () => {
       process.off("warning", onWarning);
     }
     expect(warnings.filter((w) => w.includes("MaxListeners"))).toEqual([]);
+  });
+
+  it("does not record a check that has not run yet as a failure: its history starts at its first result", async () => {
+    registry = await startEmbeddedRegistry({ port: 0, logger });
+    const consul = createConsulClient({ address: registry.address, timeoutMs: 1000 });
+    const current = createRegistryView({ consul, logger, wait: "5s" });
+    view = current;
+    await current.ready();
+    // A TTL check starts critical with no output, as Consul starts every check.
+    await consul.register({
+      ID: "tool-fresh-1",
+      Name: "tool-fresh",
+      Tags: ["tool"],
+      Port: 1000,
+      Check: { TTL: "30s" },
+    });
+    const check = () =>
+      current
+        .snapshot()
+        .services.find((s) => s.name === "tool-fresh")
+        ?.instances[0]?.checks.find((c) => c.checkId === "service:tool-fresh-1");
+    await eventually(() => check()?.status === HealthStatus.CRITICAL, { what: "the fresh check" });
+    expect(check()?.history).toEqual([]);
+    await consul.updateTtlCheck("service:tool-fresh-1", "passing", "ok");
+    await eventually(() => check()?.status === HealthStatus.PASSING, { what: "the first result" });
+    expect(check()?.history.map((t) => t.status)).toEqual([HealthStatus.PASSING]);
+    // A real failure after that is recorded, with its output.
+    await consul.updateTtlCheck("service:tool-fresh-1", "critical", "disk full");
+    await eventually(() => check()?.status === HealthStatus.CRITICAL, { what: "the failure" });
+    expect(check()?.history.map((t) => [t.status, t.output])).toEqual([
+      [HealthStatus.PASSING, "ok"],
+      [HealthStatus.CRITICAL, "disk full"],
+    ]);
   });
 });

@@ -142,14 +142,18 @@ export function createRegistryView(options: RegistryViewOptions): RegistryView {
       for (const check of entry.Checks ?? []) {
         const key = historyKey(check.Node || entry.Node.Node, check.CheckID);
         const status = healthStatus(check.Status);
-        const history = histories.get(key);
+        let history = histories.get(key);
         if (!history) {
-          histories.set(key, [{ status, atMs: now, output: check.Output, initial: true }]);
-          continue;
+          history = [];
+          histories.set(key, history);
         }
+        // A check registered but not run yet reads critical with no output (Consul starts
+        // checks so): no result about the instance, so nothing to record, and its first real
+        // result is where its history starts.
+        if (history.length === 0 && status === HealthStatus.CRITICAL && !check.Output) continue;
         const last = history[history.length - 1];
         if (last?.status === status) continue;
-        history.push({ status, atMs: now, output: check.Output, initial: false });
+        history.push({ status, atMs: now, output: check.Output, initial: history.length === 0 });
         if (history.length > historySize) history.splice(0, history.length - historySize);
       }
     }
