@@ -3,9 +3,9 @@
 import { createClient } from "@connectrpc/connect";
 import { createGrpcTransport } from "@connectrpc/connect-node";
 import { AgentService } from "../gen/agentplatform/v1/platform_pb";
+import { countDelta, scrapeBy } from "../platform/test-support/metrics-scrape";
 import { type Child, cpuMicros } from "./child-process";
 import { type LoadResult, runH2load } from "./h2load";
-import { countDelta, scrapeBy } from "./metrics-scrape";
 import { executeTaskPath, requestInput } from "./request-frame";
 
 export interface Target {

@@ -12,6 +12,7 @@ import { once } from "node:events";
 import { createClient } from "@connectrpc/connect";
 import { createGrpcTransport } from "@connectrpc/connect-node";
 import { AgentService } from "../gen/agentplatform/v1/platform_pb";
+import { scrapeBy } from "../platform/test-support/metrics-scrape";
 import {
   Code,
   oneCall,
@@ -20,7 +21,6 @@ import {
 } from "../router/test-support/process-cluster";
 import { noStatus, rawBurst } from "../router/test-support/raw-burst";
 import { h2Burst } from "./h2-burst";
-import { scrapeBy } from "./metrics-scrape";
 
 const arg = (name: string, fallback: number) => {
   const raw = process.argv.find((a) => a.startsWith(`--${name}=`))?.split("=")[1];

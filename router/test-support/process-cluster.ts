@@ -10,6 +10,7 @@ import { Code, ConnectError, createClient } from "@connectrpc/connect";
 import { createGrpcTransport } from "@connectrpc/connect-node";
 import { AgentService } from "../../gen/agentplatform/v1/platform_pb";
 import { eventually } from "../../platform/test-support/eventually";
+import { scrapeBy } from "../../platform/test-support/metrics-scrape";
 
 const root = new URL("../..", import.meta.url).pathname;
 
@@ -236,11 +237,8 @@ export async function startProcessCluster(options: ClusterOptions = {}): Promise
     async routersSum(metric) {
       let sum = 0;
       for (const port of routerMetricsPorts.values()) {
-        const res = await fetch(`http://127.0.0.1:${port}/metrics`);
-        for (const line of (await res.text()).split("\n")) {
-          const m = /^([a-zA-Z_:][a-zA-Z0-9_:]*)(?:\{.*\})? (\S+)$/.exec(line);
-          if (m?.[1] === metric) sum += Number(m[2]);
-        }
+        const byNothing = await scrapeBy(`http://127.0.0.1:${port}`, metric, "");
+        for (const value of byNothing.values()) sum += value;
       }
       return sum;
     },

@@ -1,6 +1,9 @@
-// Reads counters from a /metrics endpoint, to check what a backend answered during a run.
+// Reads a /metrics endpoint (Prometheus text): what a process counted during a run or a test.
 
-/** Samples of `name` whose labels include all of `match`, summed by the value of label `by`. */
+/**
+ * Samples of `name` whose labels include all of `match`, summed by the value of label `by` (all
+ * under "" for samples without it; `by` "" sums every sample into one).
+ */
 export async function scrapeBy(
   metricsUrl: string,
   name: string,
